@@ -1,0 +1,257 @@
+"""WaveNet: causal dilated convolutions, gated units, residual and skip paths, mu-law softmax.
+
+Generation keeps each layer's past inputs in a ring buffer, so one new sample costs O(layers)
+rather than a pass over the whole receptive field.
+"""
+
+from __future__ import annotations
+
+import keras
+import numba
+import numpy as np
+from keras import layers, ops
+
+from sonata.windows import wavenet_dilations, wavenet_receptive_field
+
+
+@keras.saving.register_keras_serializable(package="sonata")
+class GatedActivation(layers.Layer):
+    """tanh(filter) * sigmoid(gate) over the two halves of the channel axis."""
+
+    def call(self, z):
+        half = ops.shape(z)[-1] // 2
+        return ops.tanh(z[..., :half]) * ops.sigmoid(z[..., half:])
+
+
+def build_wavenet(cfg: dict, n_conditions: int = 0) -> keras.Model:
+    """Logits (batch, time, quantization_channels) for companded input (batch, time, 1).
+
+    With n_conditions > 0 a second input, one integer id per sequence, adds a learned bias to
+    every layer's gates (global conditioning).
+    """
+    channels = int(cfg["residual_channels"])
+    skip_channels = int(cfg["skip_channels"])
+    kernel = int(cfg["kernel_size"])
+    audio = keras.Input((None, 1), name="audio")
+    inputs = [audio]
+    h = layers.Conv1D(channels, kernel, padding="causal", name="input_conv")(audio)
+    condition = None
+    if n_conditions:
+        condition_id = keras.Input((1,), dtype="int32", name="condition")
+        inputs.append(condition_id)
+        condition = layers.Embedding(n_conditions, channels, name="condition_embedding")(condition_id)
+    skips = []
+    dilations = wavenet_dilations(cfg)
+    for i, dilation in enumerate(dilations):
+        z = layers.Conv1D(2 * channels, kernel, dilation_rate=dilation, padding="causal",
+                          name=f"dilated_{i}")(h)
+        if condition is not None:
+            z = layers.Add(name=f"conditioned_{i}")(
+                [z, layers.Dense(2 * channels, use_bias=False, name=f"condition_{i}")(condition)]
+            )
+        gated = GatedActivation(name=f"gate_{i}")(z)
+        if i < len(dilations) - 1:  # the last layer feeds only the skip path
+            h = layers.Add(name=f"residual_sum_{i}")(
+                [h, layers.Conv1D(channels, 1, name=f"residual_{i}")(gated)]
+            )
+        skips.append(layers.Conv1D(skip_channels, 1, name=f"skip_{i}")(gated))
+    out = layers.Activation("relu")(layers.Add(name="skip_sum")(skips) if len(skips) > 1 else skips[0])
+    out = layers.Conv1D(skip_channels, 1, activation="relu", name="post")(out)
+    logits = layers.Conv1D(int(cfg["quantization_channels"]), 1, name="logits", dtype="float32")(out)
+    return keras.Model(inputs, logits, name="wavenet")
+
+
+def receptive_field(cfg: dict) -> int:
+    return wavenet_receptive_field(wavenet_dilations(cfg), int(cfg["kernel_size"]))
+
+
+class WaveNetWeights:
+    """The trained weights rearranged for the incremental loop."""
+
+    def __init__(self, model: keras.Model, cfg: dict):
+        get = lambda name: [np.asarray(w, dtype=np.float32) for w in model.get_layer(name).get_weights()]  # noqa: E731
+        dilations = wavenet_dilations(cfg)
+        n = len(dilations)
+        self.dilations = np.asarray(dilations, dtype=np.int64)
+        self.kernel = int(cfg["kernel_size"])
+        self.in_w, self.in_b = get("input_conv")
+        self.dil_w = np.stack([get(f"dilated_{i}")[0] for i in range(n)])
+        self.dil_b = np.stack([get(f"dilated_{i}")[1] for i in range(n)])
+        channels = self.in_w.shape[2]
+        residual = [get(f"residual_{i}") for i in range(n - 1)]
+        residual.append([np.zeros((1, channels, channels), np.float32), np.zeros(channels, np.float32)])
+        self.res_w = np.stack([w[0][0] for w in residual])
+        self.res_b = np.stack([w[1] for w in residual])
+        self.skip_w = np.stack([get(f"skip_{i}")[0][0] for i in range(n)])
+        self.skip_b = np.stack([get(f"skip_{i}")[1] for i in range(n)])
+        post_w, self.post_b = get("post")
+        self.post_w = post_w[0]
+        logit_w, self.logit_b = get("logits")
+        self.logit_w = logit_w[0]
+        self.n_conditions = 0
+        if "condition_embedding" in [layer.name for layer in model.layers]:
+            self.embedding = get("condition_embedding")[0]
+            self.condition_w = np.stack([get(f"condition_{i}")[0] for i in range(n)])
+            self.n_conditions = len(self.embedding)
+
+    def condition_bias(self, condition_ids: np.ndarray | None, batch: int) -> np.ndarray:
+        """Per-sequence, per-layer gate bias (batch, layers, 2C); zeros without conditioning."""
+        bias = np.zeros((batch, len(self.dilations), self.dil_w.shape[-1]), dtype=np.float32)
+        if self.n_conditions and condition_ids is not None:
+            emb = self.embedding[np.asarray(condition_ids)]  # (batch, C)
+            bias = np.einsum("bc,lco->blo", emb, self.condition_w).astype(np.float32)
+        return bias
+
+    def arrays(self):
+        return (self.in_w, self.in_b, self.dil_w, self.dil_b, self.res_w, self.res_b,
+                self.skip_w, self.skip_b, self.post_w, self.post_b, self.logit_w, self.logit_b,
+                self.dilations)
+
+
+@numba.njit(cache=True, fastmath=True)
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@numba.njit(cache=True)
+def _step(t, x_value, b, state, inputs, cond, weights, logits_out):
+    """Advance sequence b by one input sample at time t; write next-sample logits."""
+    (in_w, in_b, dil_w, dil_b, res_w, res_b, skip_w, skip_b, post_w, post_b, logit_w, logit_b,
+     dilations) = weights
+    kernel = in_w.shape[0]
+    channels = in_w.shape[2]
+    skip_channels = skip_w.shape[2]
+    size = state.shape[2]
+    inputs[b, t % size] = x_value
+    h = in_b.copy()
+    for j in range(kernel):
+        lag = kernel - 1 - j
+        if t - lag >= 0:
+            xv = inputs[b, (t - lag) % size]
+            for c in range(channels):
+                h[c] += xv * in_w[j, 0, c]
+    skip = np.zeros(skip_channels, dtype=np.float32)
+    z = np.empty(2 * channels, dtype=np.float32)
+    gated = np.empty(channels, dtype=np.float32)
+    for layer in range(dilations.shape[0]):
+        state[b, layer, t % size, :] = h
+        d = dilations[layer]
+        for o in range(2 * channels):
+            z[o] = dil_b[layer, o] + cond[b, layer, o]
+        for j in range(kernel):
+            lag = (kernel - 1 - j) * d
+            if t - lag >= 0:
+                past = state[b, layer, (t - lag) % size]
+                for c in range(channels):
+                    v = past[c]
+                    for o in range(2 * channels):
+                        z[o] += v * dil_w[layer, j, c, o]
+        for c in range(channels):
+            gated[c] = np.tanh(z[c]) * _sigmoid(z[channels + c])
+        for o in range(channels):
+            acc = res_b[layer, o]
+            for c in range(channels):
+                acc += gated[c] * res_w[layer, c, o]
+            h[o] += acc
+        for o in range(skip_channels):
+            acc = skip_b[layer, o]
+            for c in range(channels):
+                acc += gated[c] * skip_w[layer, c, o]
+            skip[o] += acc
+    for c in range(skip_channels):
+        skip[c] = max(skip[c], 0.0)
+    post = post_b.copy()
+    for c in range(skip_channels):
+        for o in range(post.shape[0]):
+            post[o] += skip[c] * post_w[c, o]
+    for o in range(post.shape[0]):
+        post[o] = max(post[o], 0.0)
+    for q in range(logit_b.shape[0]):
+        acc = logit_b[q]
+        for c in range(post.shape[0]):
+            acc += post[c] * logit_w[c, q]
+        logits_out[q] = acc
+
+
+@numba.njit(cache=True)
+def _feed(t0, x, state, inputs, cond, weights, logits):
+    """Run known inputs x (batch, steps) from time t0; logits (batch, steps, Q) if wanted."""
+    batch, steps = x.shape
+    scratch = np.empty(logits.shape[2] if logits.ndim == 3 else 1, dtype=np.float32)
+    for t in range(steps):
+        for b in range(batch):
+            out = logits[b, t] if logits.shape[1] == steps else scratch
+            _step(t0 + t, x[b, t], b, state, inputs, cond, weights, out)
+
+
+@numba.njit(cache=True)
+def _sample(t0, current, n_samples, temperature, state, inputs, cond, weights, n_classes):
+    """Draw n_samples codes per sequence, each fed back as the next input."""
+    batch = current.shape[0]
+    codes = np.empty((batch, n_samples), dtype=np.int64)
+    logits = np.empty(n_classes, dtype=np.float32)
+    mu = n_classes - 1
+    for i in range(n_samples):
+        for b in range(batch):
+            _step(t0 + i, current[b], b, state, inputs, cond, weights, logits)
+            top = logits.max()
+            total = 0.0
+            for q in range(n_classes):
+                logits[q] = np.exp((logits[q] - top) / temperature)
+                total += logits[q]
+            u = np.random.random() * total
+            acc = 0.0
+            pick = n_classes - 1
+            for q in range(n_classes):
+                acc += logits[q]
+                if acc >= u:
+                    pick = q
+                    break
+            codes[b, i] = pick
+            current[b] = 2.0 * pick / mu - 1.0
+    return codes
+
+
+@numba.njit(cache=True)
+def _seed(seed):
+    np.random.seed(seed)
+
+
+class IncrementalWaveNet:
+    """A batch of sequences advanced one sample at a time with cached per-layer state."""
+
+    def __init__(self, weights: WaveNetWeights, batch: int, seed: int,
+                 condition_ids: np.ndarray | None = None):
+        size = (weights.kernel - 1) * int(weights.dilations.max()) + 1
+        channels = weights.in_w.shape[2]
+        self.state = np.zeros((batch, len(weights.dilations), size, channels), dtype=np.float32)
+        self.inputs = np.zeros((batch, size), dtype=np.float32)
+        self.cond = weights.condition_bias(condition_ids, batch)
+        self.weights = weights.arrays()
+        self.n_classes = len(weights.logit_b)
+        self.time = 0
+        self.current: np.ndarray | None = None
+        _seed(int(seed))
+
+    def feed(self, x: np.ndarray, keep_logits: bool = False) -> np.ndarray | None:
+        """Consume known companded inputs; the last one is held back as the next input."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        steps = x.shape[1] if keep_logits else x.shape[1] - 1
+        logits = np.empty((x.shape[0], steps if keep_logits else 0, self.n_classes), np.float32)
+        _feed(self.time, x[:, :steps], self.state, self.inputs, self.cond, self.weights, logits)
+        self.time += steps
+        self.current = None if keep_logits else x[:, -1].copy()
+        return logits if keep_logits else None
+
+    def sample(self, n_samples: int, temperature: float) -> np.ndarray:
+        """Mu-law codes (batch, n_samples), continuing from everything fed so far."""
+        codes = _sample(self.time, self.current, int(n_samples), float(temperature), self.state,
+                        self.inputs, self.cond, self.weights, self.n_classes)
+        self.time += n_samples
+        return codes
+
+
+def incremental_logits(weights: WaveNetWeights, x: np.ndarray,
+                       condition_ids: np.ndarray | None = None) -> np.ndarray:
+    """Logits for every position of companded inputs x (batch, time), one step at a time."""
+    return IncrementalWaveNet(weights, x.shape[0], 0, condition_ids).feed(x, keep_logits=True)

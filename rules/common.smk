@@ -1,0 +1,75 @@
+import os
+import sys
+from dataclasses import asdict
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+# Rules and scripts import the shared helpers (sonata/) and models/ from the workflow's folder.
+sys.path.insert(0, workflow.basedir)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (workflow.basedir, os.environ.get("PYTHONPATH")) if p
+)
+
+from sonata import SonataError
+from sonata.catalog import (
+    EMBEDDED_ROOT,
+    load_recordings,
+    select_recordings,
+    split_recordings,
+)
+from sonata.config import model_scheme, window_schemes
+
+
+configfile: "config.yaml"
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+try:
+    SCHEMES = window_schemes(config)
+    RECORDINGS = load_recordings(config)
+    DATASETS = list(config["datasets"])
+    ASSIGNMENT = {
+        name: split_recordings(
+            select_recordings(RECORDINGS, name, cfg),
+            config["seed"],
+            config["split"]["validation"],
+            config["split"]["test"],
+            name,
+        )
+        for name, cfg in config["datasets"].items()
+    }
+except SonataError as error:
+    raise WorkflowError(f"sonata: {error}") from None
+
+MODELS = list(config["models"])
+DURATIONS = [f"{d:g}s" for d in config["generation"]["durations"]]
+EMBEDDED = config["corpus"]["source"] == "embedded"
+METADATA = (
+    f"{EMBEDDED_ROOT}/musicnet_metadata.csv"
+    if EMBEDDED
+    else os.path.join(config["corpus"]["musicnet_root"], "musicnet_metadata.csv")
+)
+GPUS = config["training"]["gpus"]
+
+
+wildcard_constraints:
+    id=r"\d+",
+    dataset="|".join(DATASETS),
+    model="|".join(MODELS),
+    scheme="|".join(SCHEMES),
+
+
+def dataset_wavs(wildcards):
+    return [f"results/wav/{rid}.wav" for rid in sorted(ASSIGNMENT[wildcards.dataset])]
+
+
+def shard(split):
+    def paths(wildcards):
+        scheme = model_scheme(config, wildcards.model)
+        return f"results/shards/{wildcards.dataset}/{scheme}/{split}.h5"
+
+    return paths

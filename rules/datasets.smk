@@ -1,0 +1,52 @@
+# Named datasets: selection by composer, ensemble and instrument, split by recording, windows.
+
+
+rule select_dataset:
+    input:
+        metadata=METADATA,
+        wavs=dataset_wavs,
+    output:
+        manifest="results/datasets/{dataset}/manifest.parquet",
+    params:
+        assignment=lambda wc: {str(k): v for k, v in ASSIGNMENT[wc.dataset].items()},
+        selection=lambda wc: config["datasets"][wc.dataset],
+    log:
+        "logs/select_dataset/{dataset}.log",
+    script:
+        "../workflow_scripts/select_dataset.py"
+
+
+rule make_shards:
+    input:
+        manifest="results/datasets/{dataset}/manifest.parquet",
+        wavs=dataset_wavs,
+    output:
+        train="results/shards/{dataset}/{scheme}/train.h5",
+        validation="results/shards/{dataset}/{scheme}/validation.h5",
+        test="results/shards/{dataset}/{scheme}/test.h5",
+    params:
+        scheme=lambda wc: asdict(SCHEMES[wc.scheme]),
+        chunk_windows=config["shards"]["chunk_windows"],
+        trim=lambda wc: {
+            k: config["models"].get(wc.scheme, {}).get(k)
+            for k in ("trim_silence", "silence_threshold")
+        },
+    log:
+        "logs/make_shards/{dataset}_{scheme}.log",
+    benchmark:
+        "results/benchmarks/make_shards/{dataset}_{scheme}.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../workflow_scripts/make_shards.py"
+
+
+rule shards:
+    input:
+        expand(
+            "results/shards/{dataset}/{scheme}/{split}.h5",
+            dataset=DATASETS,
+            scheme=SCHEMES,
+            split=["train", "validation", "test"],
+        ),

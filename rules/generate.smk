@@ -1,0 +1,25 @@
+# New pieces from every trained model, primed from held-out audio.
+
+
+rule generate_samples:
+    input:
+        weights="results/models/{dataset}/{model}/model.weights.h5",
+        info="results/models/{dataset}/{model}/model.json",
+        manifest="results/datasets/{dataset}/manifest.parquet",
+    output:
+        pieces=expand(
+            "results/generated/{{dataset}}/{{model}}/{duration}.wav", duration=DURATIONS
+        ),
+        info="results/generated/{dataset}/{model}/generation.json",
+    params:
+        generation=config["generation"],
+        seed=config["seed"],
+    log:
+        "logs/generate_samples/{dataset}_{model}.log",
+    benchmark:
+        "results/benchmarks/generate_samples/{dataset}_{model}.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    script:
+        "../workflow_scripts/generate_samples.py"

@@ -1,0 +1,19 @@
+"""Route a script's logging to its rule's log file and stderr."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def setup_logging(log_path: str | None = None, name: str = "sonata") -> logging.Logger:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    return logging.getLogger(name)

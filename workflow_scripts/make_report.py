@@ -1,0 +1,176 @@
+"""Fill results/samples/: the pieces, an index, the metric tables, plots and an offline HTML page."""
+
+
+import html
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sonata.audio import read_audio
+
+log = logging.getLogger("sonata.report")
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_piece(audio: np.ndarray, rate: int, title: str, path: Path) -> None:
+    """Waveform above a log-power spectrogram."""
+    plt = _pyplot()
+    fig, (wave, spec) = plt.subplots(2, 1, figsize=(9, 4.5), sharex=True)
+    t = np.arange(len(audio)) / rate
+    wave.plot(t, audio, linewidth=0.3, color="#1f4e79")
+    wave.set_ylim(-1, 1)
+    wave.set_ylabel("amplitude")
+    wave.set_title(title)
+    spec.specgram(audio + 1e-9, NFFT=1024, Fs=rate, noverlap=512, cmap="magma")
+    spec.set_ylabel("Hz")
+    spec.set_xlabel("seconds")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def plot_training(histories: dict[str, pd.DataFrame], title: str, path: Path) -> None:
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(histories), figsize=(4.5 * len(histories), 3.2), squeeze=False)
+    for ax, (model, history) in zip(axes[0], histories.items()):
+        ax.plot(history["epoch"] + 1, history["loss"], "o-", label="train")
+        if "val_loss" in history:
+            ax.plot(history["epoch"] + 1, history["val_loss"], "s--", label="validation")
+        ax.set_title(f"{title}: {model}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def plot_rms(curves: dict[str, np.ndarray], frame_seconds: float, title: str, path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    for name, curve in curves.items():
+        ax.plot(np.arange(len(curve)) * frame_seconds, 20 * np.log10(curve + 1e-6), label=name,
+                linewidth=0.8)
+    ax.set_xlabel("seconds")
+    ax.set_ylabel("RMS (dBFS)")
+    ax.set_ylim(-80, 0)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="t")
+
+
+def build_report(out: Path, pieces: list[dict], metrics: pd.DataFrame, evaluation: pd.DataFrame,
+                 histories: dict[str, dict[str, pd.DataFrame]], datasets: dict,
+                 frame_seconds: float) -> Path:
+    from workflow_scripts.compute_metrics import rms_curve
+
+    plots = out / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    sections = []
+    for dataset, cfg in datasets.items():
+        parts = [f"<h2>{html.escape(dataset)}</h2><p>{html.escape(cfg.get('description', ''))} "
+                 f"(composers: {html.escape(', '.join(cfg['composers']) or 'any')}; ensembles: "
+                 f"{html.escape(', '.join(cfg['ensembles']) or 'any')})</p>"]
+        curve_png = plots / f"{dataset}_training.png"
+        plot_training(histories[dataset], dataset, curve_png)
+        parts.append(f'<img src="plots/{curve_png.name}" alt="training curves">')
+        curves = {}
+        for piece in [p for p in pieces if p["dataset"] == dataset]:
+            audio, rate = read_audio(out / piece["file"])
+            png = plots / (piece["file"].replace("/", "_").replace(".wav", ".png"))
+            plot_piece(audio, rate, f"{dataset} / {piece['model']} / {piece['seconds']:g} s", png)
+            curves[f"{piece['model']} {piece['seconds']:g}s"] = rms_curve(audio, int(frame_seconds * rate))
+            parts.append(
+                f"<h3>{html.escape(piece['model'])}, {piece['seconds']:g} s</h3>"
+                f"<p>primed with {piece['prime_samples']} samples of recording {piece['prime_id']} "
+                f"({html.escape(str(piece['composer']))}, {html.escape(str(piece['ensemble']))}); "
+                f"real-time factor {piece['real_time_factor']:.3g}</p>"
+                f'<audio controls preload="none" src="{piece["file"]}"></audio><br>'
+                f'<img src="plots/{png.name}" alt="waveform and spectrogram">'
+            )
+        rms_png = plots / f"{dataset}_rms.png"
+        plot_rms(curves, frame_seconds, f"{dataset}: loudness over time", rms_png)
+        parts.append(f'<h3>Loudness over time</h3><img src="plots/{rms_png.name}" alt="RMS">')
+        parts.append("<h3>Metrics (generated pieces and baselines)</h3>" + _table(
+            metrics[metrics["dataset"] == dataset].drop(columns=["file", "dataset"], errors="ignore")))
+        parts.append("<h3>Held-out test evaluation</h3>" + _table(
+            evaluation[evaluation["dataset"] == dataset].drop(columns=["dataset"])))
+        sections.append("\n".join(parts))
+    page = out / "report.html"
+    page.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>sonata report</title><style>"
+        "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+        "table.t{border-collapse:collapse;font-size:12px}table.t td,table.t th{padding:2px 6px;"
+        "border-bottom:1px solid #ddd}img{max-width:100%}audio{width:100%}</style></head><body>"
+        "<h1>sonata: generated classical music</h1><p>Every piece below was composed by a model "
+        "trained on raw audio, continuing a short primer of held-out real audio. Silent fraction "
+        "and longest silence flag the report's WaveNet failure (sound, then silence); spectral and "
+        "chroma distances compare each piece with the held-out test audio; the baselines show "
+        "silence, noise and real audio on the same scales.</p>"
+        + "\n".join(sections) + "</body></html>"
+    )
+    return page
+
+
+def collect(inputs, datasets: dict, out_dir: str, frame_seconds: float) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pieces = []
+    for gen_path in inputs.generation:
+        gen = json.loads(Path(gen_path).read_text())
+        dataset, model = Path(gen_path).parts[-3:-1]
+        for piece in gen["pieces"]:
+            rel = f"{dataset}/{model}/{Path(piece['file']).name}"
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(piece["file"], out / rel)
+            pieces.append({"file": rel, "dataset": dataset, "model": model,
+                           "architecture": gen["architecture"], "temperature": gen["temperature"],
+                           "real_time_factor": gen["real_time_factor"],
+                           **{k: v for k, v in piece.items() if k != "file"}})
+    metrics = pd.concat([pd.read_parquet(p) for p in inputs.metrics], ignore_index=True)
+    evaluation = pd.concat([pd.read_csv(p) for p in inputs.evaluation], ignore_index=True)
+    index = pd.DataFrame(pieces)
+    generated = metrics[metrics["kind"] == "generated"].drop(columns=["kind", "file"])
+    index = index.merge(generated, on=["dataset", "model", "seconds"], how="left")
+    index.to_csv(out / "index.csv", index=False)
+    metrics.to_csv(out / "metrics.csv", index=False)
+    metrics.to_parquet(out / "metrics.parquet", index=False)
+    evaluation.to_csv(out / "evaluation.csv", index=False)
+    histories: dict[str, dict[str, pd.DataFrame]] = {d: {} for d in datasets}
+    for path in inputs.histories:
+        dataset, model = Path(path).parts[-3:-1]
+        histories[dataset][model] = pd.read_csv(path)
+    return build_report(out, pieces, metrics, evaluation, histories, datasets, frame_seconds)
+
+
+def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
+    from sonata.logs import setup_logging
+
+    os.makedirs(os.path.dirname(snakemake.log[0]), exist_ok=True)
+    setup_logging(snakemake.log[0])
+    page = collect(snakemake.input, snakemake.params.datasets, snakemake.output[0],
+                   snakemake.config["metrics"]["frame_seconds"])
+    log.info("report: %s", page)
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    main(snakemake)  # noqa: F821
