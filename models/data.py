@@ -38,8 +38,9 @@ def iter_blocks(path: str, seed: int | None, labels: np.ndarray | None = None):
             yield windows[sl], cond.astype(np.int32)
 
 
-def window_dataset(path: str, seed: int, shuffle_buffer: int, labels: np.ndarray | None = None,
-                   train: bool = True) -> tf.data.Dataset:
+def window_dataset(
+    path: str, seed: int, shuffle_buffer: int, labels: np.ndarray | None = None, train: bool = True
+) -> tf.data.Dataset:
     """Training: endless, chunk order and windows reshuffled every pass. Otherwise one pass in
     a fixed random chunk order, so every epoch validates on the same windows."""
     info = shard_info(path)
@@ -80,9 +81,16 @@ def wavenet_pairs(windows: np.ndarray, info: dict, channels: int):
     return x[..., None], y
 
 
-def training_dataset(path: str, architecture: str, model_cfg: dict, batch_size: int,
-                     seed: int, shuffle_buffer: int, labels: np.ndarray | None = None,
-                     train: bool = True) -> tf.data.Dataset:
+def training_dataset(
+    path: str,
+    architecture: str,
+    model_cfg: dict,
+    batch_size: int,
+    seed: int,
+    shuffle_buffer: int,
+    labels: np.ndarray | None = None,
+    train: bool = True,
+) -> tf.data.Dataset:
     """(inputs, targets) batches ready for model.fit or evaluate."""
     info = shard_info(path)
     ds = window_dataset(path, seed, shuffle_buffer, labels, train).batch(batch_size, drop_remainder=train)

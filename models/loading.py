@@ -14,8 +14,9 @@ def load_trained(info_path: str, weights_path: str) -> tuple[keras.Model, dict]:
     if facts["architecture"] == "seq2seq":
         from models.seq2seq import build_seq2seq
 
-        model = build_seq2seq(facts["scheme"]["input_length"], facts["scheme"]["target_length"],
-                              int(cfg["units"]))
+        model = build_seq2seq(
+            facts["scheme"]["input_length"], facts["scheme"]["target_length"], int(cfg["units"])
+        )
     else:
         from models.wavenet import build_wavenet
 

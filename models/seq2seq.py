@@ -96,8 +96,13 @@ class Seq2SeqGenerator:
     def predict_block(self, context: np.ndarray) -> np.ndarray:
         """Decoder outputs (batch, target_length) for encoder inputs (batch, input_length)."""
         return _predict_block(
-            np.ascontiguousarray(context, dtype=np.float32), self.encoder, self.decoder,
-            self.out_w, self.out_b, self.start_token, self.target_length,
+            np.ascontiguousarray(context, dtype=np.float32),
+            self.encoder,
+            self.decoder,
+            self.out_w,
+            self.out_b,
+            self.start_token,
+            self.target_length,
         )
 
     def generate(self, prime: np.ndarray, n_samples: int, progress=None) -> np.ndarray:

@@ -43,8 +43,9 @@ def build_wavenet(cfg: dict, n_conditions: int = 0) -> keras.Model:
     skips = []
     dilations = wavenet_dilations(cfg)
     for i, dilation in enumerate(dilations):
-        z = layers.Conv1D(2 * channels, kernel, dilation_rate=dilation, padding="causal",
-                          name=f"dilated_{i}")(h)
+        z = layers.Conv1D(
+            2 * channels, kernel, dilation_rate=dilation, padding="causal", name=f"dilated_{i}"
+        )(h)
         if condition is not None:
             z = layers.Add(name=f"conditioned_{i}")(
                 [z, layers.Dense(2 * channels, use_bias=False, name=f"condition_{i}")(condition)]
@@ -103,9 +104,21 @@ class WaveNetWeights:
         return bias
 
     def arrays(self):
-        return (self.in_w, self.in_b, self.dil_w, self.dil_b, self.res_w, self.res_b,
-                self.skip_w, self.skip_b, self.post_w, self.post_b, self.logit_w, self.logit_b,
-                self.dilations)
+        return (
+            self.in_w,
+            self.in_b,
+            self.dil_w,
+            self.dil_b,
+            self.res_w,
+            self.res_b,
+            self.skip_w,
+            self.skip_b,
+            self.post_w,
+            self.post_b,
+            self.logit_w,
+            self.logit_b,
+            self.dilations,
+        )
 
 
 @numba.njit(cache=True, fastmath=True)
@@ -116,8 +129,9 @@ def _sigmoid(x):
 @numba.njit(cache=True)
 def _step(t, x_value, b, state, inputs, cond, weights, logits_out):
     """Advance sequence b by one input sample at time t; write next-sample logits."""
-    (in_w, in_b, dil_w, dil_b, res_w, res_b, skip_w, skip_b, post_w, post_b, logit_w, logit_b,
-     dilations) = weights
+    (in_w, in_b, dil_w, dil_b, res_w, res_b, skip_w, skip_b, post_w, post_b, logit_w, logit_b, dilations) = (
+        weights
+    )
     kernel = in_w.shape[0]
     channels = in_w.shape[2]
     skip_channels = skip_w.shape[2]
@@ -220,8 +234,9 @@ def _seed(seed):
 class IncrementalWaveNet:
     """A batch of sequences advanced one sample at a time with cached per-layer state."""
 
-    def __init__(self, weights: WaveNetWeights, batch: int, seed: int,
-                 condition_ids: np.ndarray | None = None):
+    def __init__(
+        self, weights: WaveNetWeights, batch: int, seed: int, condition_ids: np.ndarray | None = None
+    ):
         size = (weights.kernel - 1) * int(weights.dilations.max()) + 1
         channels = weights.in_w.shape[2]
         self.state = np.zeros((batch, len(weights.dilations), size, channels), dtype=np.float32)
@@ -245,13 +260,23 @@ class IncrementalWaveNet:
 
     def sample(self, n_samples: int, temperature: float) -> np.ndarray:
         """Mu-law codes (batch, n_samples), continuing from everything fed so far."""
-        codes = _sample(self.time, self.current, int(n_samples), float(temperature), self.state,
-                        self.inputs, self.cond, self.weights, self.n_classes)
+        codes = _sample(
+            self.time,
+            self.current,
+            int(n_samples),
+            float(temperature),
+            self.state,
+            self.inputs,
+            self.cond,
+            self.weights,
+            self.n_classes,
+        )
         self.time += n_samples
         return codes
 
 
-def incremental_logits(weights: WaveNetWeights, x: np.ndarray,
-                       condition_ids: np.ndarray | None = None) -> np.ndarray:
+def incremental_logits(
+    weights: WaveNetWeights, x: np.ndarray, condition_ids: np.ndarray | None = None
+) -> np.ndarray:
     """Logits for every position of companded inputs x (batch, time), one step at a time."""
     return IncrementalWaveNet(weights, x.shape[0], 0, condition_ids).feed(x, keep_logits=True)

@@ -6,14 +6,16 @@ rule convert_audio:
         audio=lambda wc: RECORDINGS[int(wc.id)].audio,
     output:
         wav="results/wav/{id}.wav",
-    params:
-        sample_rate=config["audio"]["sample_rate"],
     log:
         "logs/convert_audio/{id}.log",
     benchmark:
         "results/benchmarks/convert_audio/{id}.tsv"
+    conda:
+        "../envs/audio.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        sample_rate=config["audio"]["sample_rate"],
     script:
         "../workflow_scripts/convert_audio.py"

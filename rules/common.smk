@@ -7,11 +7,9 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-# Rules and scripts import the shared helpers (sonata/) and models/ from the workflow's folder.
+# The Snakefile imports the shared helpers from the workflow's folder; scripts find them
+# through the editable install (pip install -e .) that `make setup` performs.
 sys.path.insert(0, workflow.basedir)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (workflow.basedir, os.environ.get("PYTHONPATH")) if p
-)
 
 from sonata import SonataError
 from sonata.catalog import (
@@ -73,3 +71,15 @@ def shard(split):
         return f"results/shards/{wildcards.dataset}/{scheme}/{split}.h5"
 
     return paths
+
+
+def generated_pieces(wildcards):
+    return [
+        {
+            "model": model,
+            "seconds": float(seconds),
+            "file": f"results/generated/{wildcards.dataset}/{model}/{seconds:g}s.wav",
+        }
+        for model in MODELS
+        for seconds in config["generation"]["durations"]
+    ]

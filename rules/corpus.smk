@@ -5,6 +5,17 @@ rule render_piece:
     output:
         audio=f"{EMBEDDED_ROOT}/{{folder}}_data/{{id}}.mp3",
         labels=f"{EMBEDDED_ROOT}/{{folder}}_labels/{{id}}.csv",
+    log:
+        "logs/render_piece/{folder}_{id}.log",
+    benchmark:
+        "results/benchmarks/render_piece/{folder}_{id}.tsv"
+    wildcard_constraints:
+        folder="train|test",
+    conda:
+        "../envs/corpus.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=20,
     params:
         piece=lambda wc: next(
             p for p in config["corpus"]["embedded"]["pieces"] if p["id"] == int(wc.id)
@@ -17,28 +28,25 @@ rule render_piece:
         programs=lambda wc: config["corpus"]["embedded"]["ensembles"][
             RECORDINGS[int(wc.id)].ensemble
         ],
-    wildcard_constraints:
-        folder="train|test",
-    log:
-        "logs/render_piece/{folder}_{id}.log",
-    benchmark:
-        "results/benchmarks/render_piece/{folder}_{id}.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=20,
     script:
         "../workflow_scripts/build_corpus.py"
 
 
 rule corpus_metadata:
     input:
-        audio=[RECORDINGS[p["id"]].audio for p in config["corpus"]["embedded"]["pieces"]],
-        labels=[RECORDINGS[p["id"]].labels for p in config["corpus"]["embedded"]["pieces"]],
+        audio=[
+            RECORDINGS[p["id"]].audio for p in config["corpus"]["embedded"]["pieces"]
+        ],
+        labels=[
+            RECORDINGS[p["id"]].labels for p in config["corpus"]["embedded"]["pieces"]
+        ],
     output:
         f"{EMBEDDED_ROOT}/musicnet_metadata.csv",
-    params:
-        pieces=config["corpus"]["embedded"]["pieces"],
     log:
         "logs/corpus_metadata.log",
+    conda:
+        "../envs/corpus.yaml"
+    params:
+        pieces=config["corpus"]["embedded"]["pieces"],
     script:
         "../workflow_scripts/corpus_metadata.py"

@@ -7,11 +7,13 @@ rule select_dataset:
         wavs=dataset_wavs,
     output:
         manifest="results/datasets/{dataset}/manifest.parquet",
+    log:
+        "logs/select_dataset/{dataset}.log",
+    conda:
+        "../envs/audio.yaml"
     params:
         assignment=lambda wc: {str(k): v for k, v in ASSIGNMENT[wc.dataset].items()},
         selection=lambda wc: config["datasets"][wc.dataset],
-    log:
-        "logs/select_dataset/{dataset}.log",
     script:
         "../workflow_scripts/select_dataset.py"
 
@@ -24,6 +26,15 @@ rule make_shards:
         train="results/shards/{dataset}/{scheme}/train.h5",
         validation="results/shards/{dataset}/{scheme}/validation.h5",
         test="results/shards/{dataset}/{scheme}/test.h5",
+    log:
+        "logs/make_shards/{dataset}_{scheme}.log",
+    benchmark:
+        "results/benchmarks/make_shards/{dataset}_{scheme}.tsv"
+    conda:
+        "../envs/audio.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=60,
     params:
         scheme=lambda wc: asdict(SCHEMES[wc.scheme]),
         chunk_windows=config["shards"]["chunk_windows"],
@@ -31,13 +42,6 @@ rule make_shards:
             k: config["models"].get(wc.scheme, {}).get(k)
             for k in ("trim_silence", "silence_threshold")
         },
-    log:
-        "logs/make_shards/{dataset}_{scheme}.log",
-    benchmark:
-        "results/benchmarks/make_shards/{dataset}_{scheme}.tsv"
-    resources:
-        mem_mb=4000,
-        runtime=60,
     script:
         "../workflow_scripts/make_shards.py"
 

@@ -8,18 +8,21 @@ rule generate_samples:
         manifest="results/datasets/{dataset}/manifest.parquet",
     output:
         pieces=expand(
-            "results/generated/{{dataset}}/{{model}}/{duration}.wav", duration=DURATIONS
+            "results/generated/{{dataset}}/{{model}}/{duration}.wav",
+            duration=DURATIONS,
         ),
         info="results/generated/{dataset}/{model}/generation.json",
-    params:
-        generation=config["generation"],
-        seed=config["seed"],
     log:
         "logs/generate_samples/{dataset}_{model}.log",
     benchmark:
         "results/benchmarks/generate_samples/{dataset}_{model}.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
     resources:
         mem_mb=4000,
         runtime=120,
+    params:
+        generation=config["generation"],
+        seed=config["seed"],
     script:
         "../workflow_scripts/generate_samples.py"

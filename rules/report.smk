@@ -1,35 +1,25 @@
 # Metrics per generated piece, then everything a listener needs in results/samples/.
 
 
-def generated_pieces(wildcards):
-    return [
-        {
-            "model": model,
-            "seconds": float(seconds),
-            "file": f"results/generated/{wildcards.dataset}/{model}/{seconds:g}s.wav",
-        }
-        for model in MODELS
-        for seconds in config["generation"]["durations"]
-    ]
-
-
 rule compute_metrics:
     input:
         manifest="results/datasets/{dataset}/manifest.parquet",
         pieces=lambda wc: [p["file"] for p in generated_pieces(wc)],
     output:
         "results/metrics/{dataset}.parquet",
-    params:
-        pieces=generated_pieces,
-        metrics=config["metrics"],
-        seed=config["seed"],
     log:
         "logs/compute_metrics/{dataset}.log",
     benchmark:
         "results/benchmarks/compute_metrics/{dataset}.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
     resources:
         mem_mb=4000,
         runtime=20,
+    params:
+        pieces=generated_pieces,
+        metrics=config["metrics"],
+        seed=config["seed"],
     script:
         "../workflow_scripts/compute_metrics.py"
 
@@ -48,26 +38,34 @@ rule samples:
             model=MODELS,
         ),
         models=expand(
-            "results/models/{dataset}/{model}/model.json", dataset=DATASETS, model=MODELS
+            "results/models/{dataset}/{model}/model.json",
+            dataset=DATASETS,
+            model=MODELS,
         ),
         histories=expand(
-            "results/models/{dataset}/{model}/history.csv", dataset=DATASETS, model=MODELS
+            "results/models/{dataset}/{model}/history.csv",
+            dataset=DATASETS,
+            model=MODELS,
         ),
         evaluation=expand(
             "results/evaluation/{dataset}/{model}.csv", dataset=DATASETS, model=MODELS
         ),
         metrics=expand("results/metrics/{dataset}.parquet", dataset=DATASETS),
-        manifests=expand("results/datasets/{dataset}/manifest.parquet", dataset=DATASETS),
+        manifests=expand(
+            "results/datasets/{dataset}/manifest.parquet", dataset=DATASETS
+        ),
     output:
         directory("results/samples"),
-    params:
-        datasets=config["datasets"],
     log:
         "logs/samples.log",
     benchmark:
         "results/benchmarks/samples.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
     resources:
         mem_mb=4000,
         runtime=20,
+    params:
+        datasets=config["datasets"],
     script:
         "../workflow_scripts/make_report.py"

@@ -10,21 +10,23 @@ rule train_model:
         weights="results/models/{dataset}/{model}/model.weights.h5",
         info="results/models/{dataset}/{model}/model.json",
         history="results/models/{dataset}/{model}/history.csv",
+    log:
+        "logs/train_model/{dataset}_{model}.log",
+    benchmark:
+        "results/benchmarks/train_model/{dataset}_{model}.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=GPUS,
     params:
         model=lambda wc: config["models"][wc.model],
         training=config["training"],
         seed=config["seed"],
         # checkpoints live outside the outputs, so a killed job resumes instead of restarting
         work_dir="results/checkpoints/{dataset}/{model}",
-    threads: config["training"]["threads"]
-    log:
-        "logs/train_model/{dataset}_{model}.log",
-    benchmark:
-        "results/benchmarks/train_model/{dataset}_{model}.tsv"
-    resources:
-        mem_mb=8000,
-        runtime=240,
-        gpu=GPUS,
     script:
         "../workflow_scripts/train_model.py"
 
@@ -36,16 +38,18 @@ rule evaluate_model:
         test=shard("test"),
     output:
         "results/evaluation/{dataset}/{model}.csv",
-    params:
-        max_windows=config["evaluation"]["max_windows"],
-        seed=config["seed"],
-    threads: config["training"]["threads"]
     log:
         "logs/evaluate_model/{dataset}_{model}.log",
     benchmark:
         "results/benchmarks/evaluate_model/{dataset}_{model}.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: config["training"]["threads"]
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        max_windows=config["evaluation"]["max_windows"],
+        seed=config["seed"],
     script:
         "../workflow_scripts/evaluate_model.py"

@@ -107,9 +107,7 @@ def read_metadata(path: str | Path) -> pd.DataFrame:
     table = pd.read_csv(path)
     missing = [c for c in ("id", "composer", "ensemble") if c not in table.columns]
     if missing:
-        raise SonataError(
-            f"{path} lacks the column(s) {missing}; MusicNet's metadata has {METADATA_COLUMNS}"
-        )
+        raise SonataError(f"{path} lacks the column(s) {missing}; MusicNet's metadata has {METADATA_COLUMNS}")
     table["id"] = table["id"].astype(int)
     return table
 
@@ -187,9 +185,7 @@ def _check_values(kind: str, wanted: list[str], existing: set[str], dataset: str
         )
 
 
-def select_recordings(
-    recordings: dict[int, Recording], dataset: str, dataset_cfg: dict
-) -> list[int]:
+def select_recordings(recordings: dict[int, Recording], dataset: str, dataset_cfg: dict) -> list[int]:
     """Ids a dataset keeps, by composer, ensemble and (label) instrument, sorted."""
     composers = dataset_cfg.get("composers") or []
     ensembles = dataset_cfg.get("ensembles") or []

@@ -17,9 +17,7 @@ def mulaw_decode(codes: np.ndarray, channels: int = 256) -> np.ndarray:
     """Inverse of `mulaw_encode` (up to quantisation)."""
     mu = channels - 1
     companded = 2.0 * np.asarray(codes, dtype=np.float64) / mu - 1.0
-    return (np.sign(companded) * np.expm1(np.abs(companded) * np.log1p(mu)) / mu).astype(
-        np.float32
-    )
+    return (np.sign(companded) * np.expm1(np.abs(companded) * np.log1p(mu)) / mu).astype(np.float32)
 
 
 def mulaw_compand(audio: np.ndarray, channels: int = 256) -> np.ndarray:

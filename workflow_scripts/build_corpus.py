@@ -1,6 +1,5 @@
 """Render one embedded-corpus piece: music21 score -> MIDI -> FluidSynth -> mp3 + MusicNet labels."""
 
-
 import logging
 import shutil
 import subprocess
@@ -58,9 +57,7 @@ def score_notes(score_path: str, programs: list[int], max_quarters: float) -> li
             end = min(start + length, max_quarters)
             for pitch in element.pitches:
                 events.append(
-                    NoteEvent(
-                        start, end, index, program, int(pitch.midi), element.duration.fullName
-                    )
+                    NoteEvent(start, end, index, program, int(pitch.midi), element.duration.fullName)
                 )
     if not events:
         raise SonataError(f"score {score_path} has no notes")
@@ -90,8 +87,7 @@ def write_midi(events: list[NoteEvent], qpm: float, path: Path) -> None:
         for tick, is_on, pitch in timeline:
             kind = "note_on" if is_on else "note_off"
             track.append(
-                mido.Message(kind, note=pitch, velocity=80 if is_on else 0, channel=channel,
-                             time=tick - now)
+                mido.Message(kind, note=pitch, velocity=80 if is_on else 0, channel=channel, time=tick - now)
             )
             now = tick
         midi.tracks.append(track)
@@ -124,8 +120,19 @@ def render(midi_path: Path, soundfont: str, rate: int, gain: float, wav_path: Pa
         )
     if shutil.which("fluidsynth") is None:
         raise SonataError("fluidsynth is not installed: apt-get install -y fluidsynth")
-    command = ["fluidsynth", "-ni", "-q", "-g", str(gain), "-r", str(rate), "-F", str(wav_path),
-               soundfont, str(midi_path)]
+    command = [
+        "fluidsynth",
+        "-ni",
+        "-q",
+        "-g",
+        str(gain),
+        "-r",
+        str(rate),
+        "-F",
+        str(wav_path),
+        soundfont,
+        str(midi_path),
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0 or not wav_path.is_file():
         raise SonataError(f"fluidsynth failed on {midi_path}: {result.stderr.strip()}")

@@ -1,11 +1,9 @@
 """Judge generated pieces against held-out real audio, with silence, noise and real baselines."""
 
-
 import logging
 
 import numpy as np
 import pandas as pd
-import soundfile as sf
 
 from sonata.audio import atomic_path, read_audio
 
@@ -68,10 +66,11 @@ def describe(audio: np.ndarray, rate: int, reference_power: np.ndarray, metrics_
         "longest_silence_s": longest / rate,
         "rms_mean": float(rms.mean()),
         "rms_std": float(rms.std()),
-        "rms_last_quarter": float(rms[-max(1, len(rms) // 4):].mean()),
+        "rms_last_quarter": float(rms[-max(1, len(rms) // 4) :].mean()),
         "spectral_distance_db": spectral_distance_db(power, reference_power),
-        "chroma_distance": float(0.5 * np.abs(chroma(power, rate, fft_size)
-                                              - chroma(reference_power, rate, fft_size)).sum()),
+        "chroma_distance": float(
+            0.5 * np.abs(chroma(power, rate, fft_size) - chroma(reference_power, rate, fft_size)).sum()
+        ),
     }
 
 
@@ -111,8 +110,14 @@ def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed:
             "real (validation audio)": real_segment(validation, n),
         }
         for name, audio in baselines.items():
-            rows.append({"model": name, "seconds": seconds, "kind": "baseline",
-                         **describe(audio, rate, reference, metrics_cfg)})
+            rows.append(
+                {
+                    "model": name,
+                    "seconds": seconds,
+                    "kind": "baseline",
+                    **describe(audio, rate, reference, metrics_cfg),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -120,8 +125,12 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     from sonata.logs import setup_logging
 
     setup_logging(snakemake.log[0])
-    table = compute(pd.read_parquet(snakemake.input.manifest), snakemake.params.pieces,
-                    snakemake.params.metrics, snakemake.params.seed)
+    table = compute(
+        pd.read_parquet(snakemake.input.manifest),
+        snakemake.params.pieces,
+        snakemake.params.metrics,
+        snakemake.params.seed,
+    )
     table.insert(0, "dataset", snakemake.wildcards.dataset)
     with atomic_path(snakemake.output[0], suffix=".parquet") as tmp:
         table.to_parquet(tmp, index=False)

@@ -1,6 +1,5 @@
 """Convert one recording (mp3 or wav, any rate, any channels) to mono PCM wav at the workflow rate."""
 
-
 import logging
 from pathlib import Path
 
@@ -35,8 +34,11 @@ def convert(source: str, target: str, sample_rate: int) -> dict:
         ) from error
     if len(sound) == 0:
         raise SonataError(f"audio file {source} decodes to no samples: replace it")
-    facts = {"source_rate": sound.frame_rate, "source_channels": sound.channels,
-             "seconds": len(sound) / 1000.0}
+    facts = {
+        "source_rate": sound.frame_rate,
+        "source_channels": sound.channels,
+        "seconds": len(sound) / 1000.0,
+    }
     if sound.frame_rate < sample_rate:
         raise SonataError(
             f"audio file {source} has {sound.frame_rate} Hz, below the workflow's "

@@ -1,6 +1,5 @@
 """Write the embedded corpus's musicnet_metadata.csv once every piece is rendered."""
 
-
 import soundfile as sf
 
 from sonata.audio import atomic_path

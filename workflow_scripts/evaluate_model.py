@@ -1,6 +1,5 @@
 """Score a trained model on held-out test windows against trivial predictors on the same windows."""
 
-
 import logging
 import math
 
@@ -68,7 +67,11 @@ def wavenet_scores(model, facts: dict, windows: np.ndarray, info: dict, labels) 
         {"metric": "nll_bits_per_sample", "predictor": "model", "value": float(nll)},
         {"metric": "nll_bits_per_sample", "predictor": "uniform", "value": math.log2(q)},
         {"metric": "nll_bits_per_sample", "predictor": "marginal (oracle histogram)", "value": marginal_bits},
-        {"metric": "mse", "predictor": "model (expected value)", "value": float(np.mean((expected - target) ** 2))},
+        {
+            "metric": "mse",
+            "predictor": "model (expected value)",
+            "value": float(np.mean((expected - target) ** 2)),
+        },
         {"metric": "mse", "predictor": "predict zero", "value": float(np.mean(target**2))},
         {"metric": "mse", "predictor": "repeat last sample", "value": float(np.mean((target - last) ** 2))},
     ]
@@ -96,8 +99,13 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     from sonata.logs import setup_logging
 
     setup_logging(snakemake.log[0])
-    table = evaluate(snakemake.input.info, snakemake.input.weights, snakemake.input.test,
-                     snakemake.params.max_windows, snakemake.params.seed)
+    table = evaluate(
+        snakemake.input.info,
+        snakemake.input.weights,
+        snakemake.input.test,
+        snakemake.params.max_windows,
+        snakemake.params.seed,
+    )
     table.insert(0, "model", snakemake.wildcards.model)
     table.insert(0, "dataset", snakemake.wildcards.dataset)
     log.info("\n%s", table.to_string(index=False))

@@ -1,6 +1,5 @@
 """Compose new pieces with a trained model, primed from real held-out audio."""
 
-
 import json
 import logging
 import os
@@ -25,18 +24,31 @@ def choose_primes(manifest: pd.DataFrame, n: int, prime_length: int) -> list[dic
         rec = test[i % len(test)]
         start = max(0, int(rec["samples"]) // 3 - prime_length // 2)
         start = min(start, max(0, int(rec["samples"]) - prime_length))
-        primes.append({"id": int(rec["id"]), "wav": rec["wav"], "start": start,
-                       "composer": rec["composer"], "ensemble": rec["ensemble"]})
+        primes.append(
+            {
+                "id": int(rec["id"]),
+                "wav": rec["wav"],
+                "start": start,
+                "composer": rec["composer"],
+                "ensemble": rec["ensemble"],
+            }
+        )
     return primes
 
 
-def generate_pieces(model, facts: dict, primes: np.ndarray, n_samples: int, temperature: float,
-                    seed: int, condition_ids: np.ndarray | None = None) -> np.ndarray:
+def generate_pieces(
+    model,
+    facts: dict,
+    primes: np.ndarray,
+    n_samples: int,
+    temperature: float,
+    seed: int,
+    condition_ids: np.ndarray | None = None,
+) -> np.ndarray:
     """Float audio (batch, n_samples) continuing every primer, with a progress bar."""
     rate = int(facts["sample_rate"])
     block = max(1, int(BLOCK_SECONDS * rate))
-    bar = tqdm(total=n_samples * len(primes), unit="sample", unit_scale=True, desc="generate",
-               mininterval=5)
+    bar = tqdm(total=n_samples * len(primes), unit="sample", unit_scale=True, desc="generate", mininterval=5)
     if facts["architecture"] == "seq2seq":
         from models.seq2seq import Seq2SeqGenerator
 
@@ -48,13 +60,13 @@ def generate_pieces(model, facts: dict, primes: np.ndarray, n_samples: int, temp
                 bar.update(k * len(primes))
 
         audio = Seq2SeqGenerator(model, facts["model"]["start_token"], new).generate(
-            primes, n_samples, Progress())
+            primes, n_samples, Progress()
+        )
     else:
         from models.wavenet import IncrementalWaveNet, WaveNetWeights
 
         q = int(facts["model"]["quantization_channels"])
-        sampler = IncrementalWaveNet(WaveNetWeights(model, facts["model"]), len(primes), seed,
-                                     condition_ids)
+        sampler = IncrementalWaveNet(WaveNetWeights(model, facts["model"]), len(primes), seed, condition_ids)
         sampler.feed(mulaw_compand(primes, q))
         codes = []
         for done in range(0, n_samples, block):
@@ -66,8 +78,16 @@ def generate_pieces(model, facts: dict, primes: np.ndarray, n_samples: int, temp
     return audio
 
 
-def run(info_path: str, weights_path: str, manifest_path: str, durations: list[float],
-        outputs: list[str], generation_cfg: dict, seed: int, info_out: str) -> dict:
+def run(
+    info_path: str,
+    weights_path: str,
+    manifest_path: str,
+    durations: list[float],
+    outputs: list[str],
+    generation_cfg: dict,
+    seed: int,
+    info_out: str,
+) -> dict:
     from models.loading import load_trained
 
     model, facts = load_trained(info_path, weights_path)
@@ -83,15 +103,24 @@ def run(info_path: str, weights_path: str, manifest_path: str, durations: list[f
         condition_ids = np.asarray([facts["conditions"].index(n) for n in names])
     n_samples = int(round(max(durations) * rate))
     started = time.time()
-    audio = generate_pieces(model, facts, primes, n_samples, generation_cfg["temperature"], seed,
-                            condition_ids)
+    audio = generate_pieces(
+        model, facts, primes, n_samples, generation_cfg["temperature"], seed, condition_ids
+    )
     seconds = time.time() - started
     pieces = []
     for i, (duration, out, prime) in enumerate(zip(durations, outputs, primes_info)):
         write_wav(out, audio[i, : int(round(duration * rate))], rate)
-        pieces.append({"file": out, "seconds": duration, "prime_id": prime["id"],
-                       "prime_start_sample": prime["start"], "prime_samples": prime_length,
-                       "composer": prime["composer"], "ensemble": prime["ensemble"]})
+        pieces.append(
+            {
+                "file": out,
+                "seconds": duration,
+                "prime_id": prime["id"],
+                "prime_start_sample": prime["start"],
+                "prime_samples": prime_length,
+                "composer": prime["composer"],
+                "ensemble": prime["ensemble"],
+            }
+        )
     generated = n_samples * len(durations)
     facts_out = {
         "architecture": facts["architecture"],
@@ -102,8 +131,13 @@ def run(info_path: str, weights_path: str, manifest_path: str, durations: list[f
         "real_time_factor": round((generated / rate) / seconds, 4),
         "pieces": pieces,
     }
-    log.info("generated %d x %.1f s in %.1f s: real-time factor %.3f", len(durations),
-             n_samples / rate, seconds, facts_out["real_time_factor"])
+    log.info(
+        "generated %d x %.1f s in %.1f s: real-time factor %.3f",
+        len(durations),
+        n_samples / rate,
+        seconds,
+        facts_out["real_time_factor"],
+    )
     with atomic_path(info_out, suffix=".json") as tmp:
         tmp.write_text(json.dumps(facts_out, indent=2))
     return facts_out
@@ -115,9 +149,16 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     setup_logging(snakemake.log[0])
     config = snakemake.config
-    run(snakemake.input.info, snakemake.input.weights, snakemake.input.manifest,
-        list(config["generation"]["durations"]), list(snakemake.output.pieces), config["generation"],
-        int(config["seed"]), snakemake.output.info)
+    run(
+        snakemake.input.info,
+        snakemake.input.weights,
+        snakemake.input.manifest,
+        list(config["generation"]["durations"]),
+        list(snakemake.output.pieces),
+        config["generation"],
+        int(config["seed"]),
+        snakemake.output.info,
+    )
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -1,6 +1,5 @@
 """Fill results/samples/: the pieces, an index, the metric tables, plots and an offline HTML page."""
 
-
 import html
 import json
 import logging
@@ -62,8 +61,7 @@ def plot_rms(curves: dict[str, np.ndarray], frame_seconds: float, title: str, pa
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 3.2))
     for name, curve in curves.items():
-        ax.plot(np.arange(len(curve)) * frame_seconds, 20 * np.log10(curve + 1e-6), label=name,
-                linewidth=0.8)
+        ax.plot(np.arange(len(curve)) * frame_seconds, 20 * np.log10(curve + 1e-6), label=name, linewidth=0.8)
     ax.set_xlabel("seconds")
     ax.set_ylabel("RMS (dBFS)")
     ax.set_ylim(-80, 0)
@@ -78,18 +76,26 @@ def _table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="t")
 
 
-def build_report(out: Path, pieces: list[dict], metrics: pd.DataFrame, evaluation: pd.DataFrame,
-                 histories: dict[str, dict[str, pd.DataFrame]], datasets: dict,
-                 frame_seconds: float) -> Path:
+def build_report(
+    out: Path,
+    pieces: list[dict],
+    metrics: pd.DataFrame,
+    evaluation: pd.DataFrame,
+    histories: dict[str, dict[str, pd.DataFrame]],
+    datasets: dict,
+    frame_seconds: float,
+) -> Path:
     from workflow_scripts.compute_metrics import rms_curve
 
     plots = out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     sections = []
     for dataset, cfg in datasets.items():
-        parts = [f"<h2>{html.escape(dataset)}</h2><p>{html.escape(cfg.get('description', ''))} "
-                 f"(composers: {html.escape(', '.join(cfg['composers']) or 'any')}; ensembles: "
-                 f"{html.escape(', '.join(cfg['ensembles']) or 'any')})</p>"]
+        parts = [
+            f"<h2>{html.escape(dataset)}</h2><p>{html.escape(cfg.get('description', ''))} "
+            f"(composers: {html.escape(', '.join(cfg['composers']) or 'any')}; ensembles: "
+            f"{html.escape(', '.join(cfg['ensembles']) or 'any')})</p>"
+        ]
         curve_png = plots / f"{dataset}_training.png"
         plot_training(histories[dataset], dataset, curve_png)
         parts.append(f'<img src="plots/{curve_png.name}" alt="training curves">')
@@ -110,10 +116,16 @@ def build_report(out: Path, pieces: list[dict], metrics: pd.DataFrame, evaluatio
         rms_png = plots / f"{dataset}_rms.png"
         plot_rms(curves, frame_seconds, f"{dataset}: loudness over time", rms_png)
         parts.append(f'<h3>Loudness over time</h3><img src="plots/{rms_png.name}" alt="RMS">')
-        parts.append("<h3>Metrics (generated pieces and baselines)</h3>" + _table(
-            metrics[metrics["dataset"] == dataset].drop(columns=["file", "dataset"], errors="ignore")))
-        parts.append("<h3>Held-out test evaluation</h3>" + _table(
-            evaluation[evaluation["dataset"] == dataset].drop(columns=["dataset"])))
+        parts.append(
+            "<h3>Metrics (generated pieces and baselines)</h3>"
+            + _table(
+                metrics[metrics["dataset"] == dataset].drop(columns=["file", "dataset"], errors="ignore")
+            )
+        )
+        parts.append(
+            "<h3>Held-out test evaluation</h3>"
+            + _table(evaluation[evaluation["dataset"] == dataset].drop(columns=["dataset"]))
+        )
         sections.append("\n".join(parts))
     page = out / "report.html"
     page.write_text(
@@ -125,8 +137,7 @@ def build_report(out: Path, pieces: list[dict], metrics: pd.DataFrame, evaluatio
         "trained on raw audio, continuing a short primer of held-out real audio. Silent fraction "
         "and longest silence flag the report's WaveNet failure (sound, then silence); spectral and "
         "chroma distances compare each piece with the held-out test audio; the baselines show "
-        "silence, noise and real audio on the same scales.</p>"
-        + "\n".join(sections) + "</body></html>"
+        "silence, noise and real audio on the same scales.</p>" + "\n".join(sections) + "</body></html>"
     )
     return page
 
@@ -142,10 +153,17 @@ def collect(inputs, datasets: dict, out_dir: str, frame_seconds: float) -> Path:
             rel = f"{dataset}/{model}/{Path(piece['file']).name}"
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(piece["file"], out / rel)
-            pieces.append({"file": rel, "dataset": dataset, "model": model,
-                           "architecture": gen["architecture"], "temperature": gen["temperature"],
-                           "real_time_factor": gen["real_time_factor"],
-                           **{k: v for k, v in piece.items() if k != "file"}})
+            pieces.append(
+                {
+                    "file": rel,
+                    "dataset": dataset,
+                    "model": model,
+                    "architecture": gen["architecture"],
+                    "temperature": gen["temperature"],
+                    "real_time_factor": gen["real_time_factor"],
+                    **{k: v for k, v in piece.items() if k != "file"},
+                }
+            )
     metrics = pd.concat([pd.read_parquet(p) for p in inputs.metrics], ignore_index=True)
     evaluation = pd.concat([pd.read_csv(p) for p in inputs.evaluation], ignore_index=True)
     index = pd.DataFrame(pieces)
@@ -167,8 +185,12 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
 
     os.makedirs(os.path.dirname(snakemake.log[0]), exist_ok=True)
     setup_logging(snakemake.log[0])
-    page = collect(snakemake.input, snakemake.params.datasets, snakemake.output[0],
-                   snakemake.config["metrics"]["frame_seconds"])
+    page = collect(
+        snakemake.input,
+        snakemake.params.datasets,
+        snakemake.output[0],
+        snakemake.config["metrics"]["frame_seconds"],
+    )
     log.info("report: %s", page)
 
 

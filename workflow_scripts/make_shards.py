@@ -1,6 +1,5 @@
 """Cut a dataset's recordings into windows and write one chunked HDF5 shard per split."""
 
-
 import logging
 
 import h5py
@@ -44,17 +43,21 @@ def write_shard(
     with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
         rows = max(1, min(chunk_windows, expected))
         windows_ds = h5.create_dataset(
-            "windows", shape=(0, scheme.length), maxshape=(None, scheme.length), dtype="int16",
+            "windows",
+            shape=(0, scheme.length),
+            maxshape=(None, scheme.length),
+            dtype="int16",
             chunks=(rows, scheme.length),
         )
-        recording_ds = h5.create_dataset("recording", shape=(0,), maxshape=(None,), dtype="int32",
-                                         chunks=(rows,))
-        start_ds = h5.create_dataset("start", shape=(0,), maxshape=(None,), dtype="int64",
-                                     chunks=(rows,))
+        recording_ds = h5.create_dataset(
+            "recording", shape=(0,), maxshape=(None,), dtype="int32", chunks=(rows,)
+        )
+        start_ds = h5.create_dataset("start", shape=(0,), maxshape=(None,), dtype="int64", chunks=(rows,))
         total = 0
         per_recording = []
-        for index, row in enumerate(tqdm(list(manifest.itertuples(index=False)),
-                                         desc=f"{dataset}/{scheme.name}/{split}", unit="rec")):
+        for index, row in enumerate(
+            tqdm(list(manifest.itertuples(index=False)), desc=f"{dataset}/{scheme.name}/{split}", unit="rec")
+        ):
             audio, _ = sf.read(row.wav, dtype="int16")
             windows, starts = recording_windows(audio, scheme, trim_below)
             n = len(windows)
@@ -97,8 +100,13 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     manifest = pd.read_parquet(snakemake.input.manifest)
     for split in SPLITS:
         write_shard(
-            getattr(snakemake.output, split), manifest[manifest["split"] == split], scheme, split,
-            snakemake.wildcards.dataset, snakemake.params.chunk_windows, trim_below,
+            getattr(snakemake.output, split),
+            manifest[manifest["split"] == split],
+            scheme,
+            split,
+            snakemake.wildcards.dataset,
+            snakemake.params.chunk_windows,
+            trim_below,
         )
 
 

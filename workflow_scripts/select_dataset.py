@@ -1,6 +1,5 @@
 """Write a dataset's manifest: which recordings it holds and the split each belongs to."""
 
-
 import pandas as pd
 import soundfile as sf
 

@@ -1,6 +1,5 @@
 """Train one model on one dataset's shards, resumable after the job is killed."""
 
-
 import json
 import logging
 import os
@@ -92,18 +91,34 @@ def train(
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     info = shard_info(train_path)
-    scheme = {k: int(info[k]) for k in ("input_length", "target_offset", "target_length", "hop",
-                                        "window_length")}
+    scheme = {
+        k: int(info[k]) for k in ("input_length", "target_offset", "target_length", "hop", "window_length")
+    }
     vocabulary = condition_vocabulary(manifest_rows, model_cfg)
     model, trainer = build_model(model_cfg, scheme, len(vocabulary))
     architecture = model_cfg["architecture"]
     batch = int(model_cfg["batch_size"])
     buffer = int(training_cfg["shuffle_buffer"])
-    train_ds = training_dataset(train_path, architecture, model_cfg, batch, seed, buffer,
-                                condition_labels(info, model_cfg, vocabulary))
+    train_ds = training_dataset(
+        train_path,
+        architecture,
+        model_cfg,
+        batch,
+        seed,
+        buffer,
+        condition_labels(info, model_cfg, vocabulary),
+    )
     val_info = shard_info(validation_path)
-    val_ds = training_dataset(validation_path, architecture, model_cfg, batch, seed + 1, buffer,
-                              condition_labels(val_info, model_cfg, vocabulary), train=False)
+    val_ds = training_dataset(
+        validation_path,
+        architecture,
+        model_cfg,
+        batch,
+        seed + 1,
+        buffer,
+        condition_labels(val_info, model_cfg, vocabulary),
+        train=False,
+    )
     val_ds = val_ds.take(int(training_cfg["validation_steps"])).cache()
     steps = int(training_cfg["steps_per_epoch"]) or max(1, info["count"] // batch)
     history_csv = work / "history.csv"
@@ -114,16 +129,29 @@ def train(
     callbacks = [
         keras.callbacks.BackupAndRestore(str(work / "backup"), save_freq="epoch"),
         keras.callbacks.CSVLogger(str(history_csv), append=True),
-        keras.callbacks.EarlyStopping(patience=int(training_cfg["early_stopping_patience"]),
-                                      restore_best_weights=True),
+        keras.callbacks.EarlyStopping(
+            patience=int(training_cfg["early_stopping_patience"]), restore_best_weights=True
+        ),
         keras.callbacks.TensorBoard(str(work / "tensorboard")),
     ]
-    log.info("training %s on %s (%d windows), %d steps/epoch, device %s%s", architecture,
-             train_path, info["count"], steps, device, ", resuming" if resumed else "")
+    log.info(
+        "training %s on %s (%d windows), %d steps/epoch, device %s%s",
+        architecture,
+        train_path,
+        info["count"],
+        steps,
+        device,
+        ", resuming" if resumed else "",
+    )
     started = time.time()
-    trainer.fit(train_ds, epochs=int(training_cfg["epochs"]), steps_per_epoch=steps,
-                validation_data=val_ds, callbacks=callbacks,
-                verbose=1 if sys.stderr.isatty() else 2)
+    trainer.fit(
+        train_ds,
+        epochs=int(training_cfg["epochs"]),
+        steps_per_epoch=steps,
+        validation_data=val_ds,
+        callbacks=callbacks,
+        verbose=1 if sys.stderr.isatty() else 2,
+    )
     seconds = time.time() - started
     with atomic_path(weights_out, suffix=".weights.h5") as tmp:
         model.save_weights(str(tmp))
@@ -148,8 +176,9 @@ def train(
 
         facts["receptive_field"] = receptive_field(model_cfg)
         facts["receptive_field_ms"] = 1000.0 * facts["receptive_field"] / facts["sample_rate"]
-        log.info("receptive field: %d samples (%.1f ms)", facts["receptive_field"],
-                 facts["receptive_field_ms"])
+        log.info(
+            "receptive field: %d samples (%.1f ms)", facts["receptive_field"], facts["receptive_field_ms"]
+        )
     with atomic_path(info_out, suffix=".json") as tmp:
         tmp.write_text(json.dumps(facts, indent=2))
     shutil.rmtree(work / "backup", ignore_errors=True)
@@ -176,9 +205,15 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     config = snakemake.config
     rows = pd.read_parquet(snakemake.input.manifest).to_dict("records")
     train(
-        snakemake.input.train, snakemake.input.validation, rows,
-        config["models"][snakemake.wildcards.model], config["training"], int(config["seed"]),
-        snakemake.output.weights, snakemake.output.info, snakemake.output.history,
+        snakemake.input.train,
+        snakemake.input.validation,
+        rows,
+        config["models"][snakemake.wildcards.model],
+        config["training"],
+        int(config["seed"]),
+        snakemake.output.weights,
+        snakemake.output.info,
+        snakemake.output.history,
         snakemake.params.work_dir,
     )
 

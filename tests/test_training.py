@@ -1,0 +1,106 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from sonata.windows import WindowScheme
+from tests.conftest import REPO, tone
+from workflow_scripts.make_shards import write_shard
+
+SEQ2SEQ = {
+    "architecture": "seq2seq",
+    "windows": "a",
+    "units": 8,
+    "start_token": 0.0,
+    "learning_rate": 0.01,
+    "batch_size": 16,
+}
+TRAINING = {
+    "epochs": 6,
+    "steps_per_epoch": 40,
+    "validation_steps": 2,
+    "early_stopping_patience": 10,
+    "shuffle_buffer": 256,
+    "mixed_precision": False,
+    "threads": 1,
+    "gpus": 0,
+}
+
+
+def make_shards(tmp_path):
+    scheme = WindowScheme("a", 32, 32, 32, 32)
+    rows = []
+    for i, split in enumerate(["train", "train", "validation"]):
+        path = tmp_path / f"{i}.wav"
+        sf.write(str(path), tone(2.0, 8000, 200 + 100 * i), 8000, subtype="PCM_16")
+        rows.append(
+            {
+                "id": i,
+                "split": split,
+                "composer": "X",
+                "ensemble": "Y",
+                "wav": str(path),
+                "sample_rate": 8000,
+                "samples": 16000,
+            }
+        )
+    manifest = pd.DataFrame(rows)
+    for split in ("train", "validation"):
+        write_shard(str(tmp_path / f"{split}.h5"), manifest[manifest.split == split], scheme, split, "d", 64)
+    return rows
+
+
+def launch(tmp_path, rows):
+    args = dict(
+        train_path=str(tmp_path / "train.h5"),
+        validation_path=str(tmp_path / "validation.h5"),
+        manifest_rows=rows,
+        model_cfg=SEQ2SEQ,
+        training_cfg=TRAINING,
+        seed=1,
+        weights_out=str(tmp_path / "out" / "model.weights.h5"),
+        info_out=str(tmp_path / "out" / "model.json"),
+        history_out=str(tmp_path / "out" / "history.csv"),
+        work_dir=str(tmp_path / "work"),
+    )
+    code = f"from workflow_scripts.train_model import train; train(**{args!r})"
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def test_training_killed_mid_run_resumes_from_its_checkpoint(tmp_path):
+    rows = make_shards(tmp_path)
+    history = tmp_path / "work" / "history.csv"
+    first = launch(tmp_path, rows)
+    deadline = time.time() + 120
+    while time.time() < deadline and first.poll() is None:
+        if history.exists() and len(history.read_text().splitlines()) >= 3:  # header + 2 epochs
+            break
+        time.sleep(0.05)
+    assert first.poll() is None, "training finished before it could be killed: " + first.stdout.read()
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    before = pd.read_csv(history)
+    assert (tmp_path / "work" / "backup").exists()
+    assert not (tmp_path / "out" / "model.weights.h5").exists()
+
+    second = launch(tmp_path, rows)
+    output, _ = second.communicate(timeout=300)
+    assert second.returncode == 0, output
+    final = pd.read_csv(tmp_path / "out" / "history.csv")
+    facts = json.loads((tmp_path / "out" / "model.json").read_text())
+    assert facts["resumed"] is True
+    assert list(final["epoch"]) == list(range(TRAINING["epochs"]))
+    # the epochs finished before the kill were not trained again
+    done = before.drop_duplicates("epoch", keep="last")
+    restored = final.set_index("epoch").loc[done["epoch"][: len(done) - 1]]
+    np.testing.assert_allclose(restored["loss"], done["loss"][: len(done) - 1])
+    assert facts["epochs_run"] == TRAINING["epochs"]
+    assert not (tmp_path / "work" / "backup").exists()
+    assert final["val_loss"].iloc[-1] < final["val_loss"].iloc[0]
