@@ -1,0 +1,44 @@
+# Two entry points: `make run` (set up, then the main job on the embedded corpus) and
+# `make test` (set up, then the test suite). Both are safe to repeat.
+VENV ?= .venv
+PYTHON ?= python3
+CORES ?= 8
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SYSTEM_PACKAGES := ffmpeg fluidsynth fluid-soundfont-gm
+
+.PHONY: setup system run test lint benchmarks clean
+
+setup: system $(VENV)/.installed
+
+system:
+	@if ! command -v ffmpeg >/dev/null || ! command -v fluidsynth >/dev/null \
+	   || [ ! -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ]; then \
+	  echo "installing $(SYSTEM_PACKAGES) with apt-get"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	fi
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+run: setup
+	$(BIN)/snakemake --cores $(CORES) results/samples
+
+test: setup
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/snakemake --lint
+
+benchmarks: setup
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m benchmarks
+
+clean:
+	rm -rf results logs .snakemake
