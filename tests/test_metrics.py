@@ -38,3 +38,14 @@ def test_distances_rank_real_above_noise_above_silence():
     assert same["spectral_distance_db"] < 1e-6 and same["chroma_distance"] < 1e-9
     assert same["spectral_distance_db"] < noise["spectral_distance_db"] < silence["spectral_distance_db"]
     assert silence["silent_fraction"] == 1.0 and noise["silent_fraction"] < 0.01
+
+
+def test_real_baseline_repeats_short_audio_instead_of_padding_silence(tmp_path):
+    import soundfile as sf
+
+    from workflow_scripts.compute_metrics import real_segment
+
+    sf.write(str(tmp_path / "a.wav"), sine(440, 0.5), RATE, subtype="PCM_16")
+    segment = real_segment([{"wav": str(tmp_path / "a.wav")}], 3 * RATE)
+    assert len(segment) == 3 * RATE
+    assert silent_runs(segment, 0.001)[1] < 10

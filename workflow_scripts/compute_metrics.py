@@ -75,16 +75,13 @@ def describe(audio: np.ndarray, rate: int, reference_power: np.ndarray, metrics_
 
 
 def real_segment(rows: list[dict], n: int) -> np.ndarray:
-    """n samples of real audio from these recordings, read in order and joined."""
-    parts, have = [], 0
-    for row in rows:
-        audio, _ = read_audio(row["wav"])
-        parts.append(audio[: n - have])
-        have += len(parts[-1])
-        if have >= n:
-            break
-    audio = np.concatenate(parts)
-    return np.pad(audio, (0, n - len(audio)))
+    """n samples of real audio: these recordings joined, and repeated when they are shorter.
+
+    Repeating rather than padding with zeros keeps the ceiling free of silence that the
+    recordings never had.
+    """
+    audio = np.concatenate([read_audio(row["wav"])[0] for row in rows])
+    return np.resize(audio, n)
 
 
 def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed: int) -> pd.DataFrame:

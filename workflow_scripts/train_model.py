@@ -20,8 +20,11 @@ def configure_tensorflow(threads: int, mixed_precision: bool) -> str:
     import keras
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already started in this process (tests, benchmarks)
+        log.info("TensorFlow already initialised; keeping its thread settings")
     gpus = tf.config.list_physical_devices("GPU")
     for gpu in gpus:
         tf.config.experimental.set_memory_growth(gpu, True)
@@ -149,6 +152,7 @@ def train(
         epochs=int(training_cfg["epochs"]),
         steps_per_epoch=steps,
         validation_data=val_ds,
+        validation_steps=int(training_cfg["validation_steps"]),
         callbacks=callbacks,
         verbose=1 if sys.stderr.isatty() else 2,
     )

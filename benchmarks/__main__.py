@@ -1,0 +1,288 @@
+"""Run: python -m benchmarks [data|generation|training ...]. Prints Markdown tables.
+
+Every row is a median over repeats; every ratio compares with a baseline timed in the same run
+on the same machine, so the numbers travel between machines better than absolute times.
+"""
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+REPEATS = 3
+PER_WINDOW_WRITES = 2000  # the per-window HDF5 baseline is timed on this many windows
+
+
+def median_seconds(fn, repeats: int = REPEATS) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def table(title: str, rows: list[dict]) -> str:
+    frame = pd.DataFrame(rows)
+    lines = [f"\n### {title}\n", "| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(f"{v:,.4g}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def music_like(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    rng = np.random.default_rng(seed)
+    audio = sum(0.1 * np.sin(2 * np.pi * f * t) for f in rng.uniform(100, 1000, 6))
+    return (audio + rng.normal(0, 0.01, len(t))).astype(np.float32)
+
+
+def bench_data(tmp: Path) -> str:
+    from pydub import AudioSegment
+
+    from sonata.windows import WindowScheme, frame
+    from workflow_scripts.convert_audio import convert
+    from workflow_scripts.make_shards import write_shard
+
+    rate, seconds = 16000, 300.0
+    wav = tmp / "long.wav"
+    sf.write(str(wav), music_like(seconds, rate), rate, subtype="PCM_16")
+    audio, _ = sf.read(str(wav), dtype="int16")
+    rows = []
+    for scheme in (WindowScheme("a", 128, 128, 128, 128), WindowScheme("b", 128, 1, 128, 64)):
+
+        def naive(scheme=scheme):
+            out = []
+            for start in range(0, len(audio) - scheme.length + 1, scheme.hop):
+                out.append(audio[start : start + scheme.length].copy())
+            return np.stack(out)
+
+        def vectorized(scheme=scheme):
+            return np.ascontiguousarray(frame(audio, scheme.length, scheme.hop))
+
+        n = len(vectorized())
+        t_naive, t_fast = median_seconds(naive), median_seconds(vectorized)
+        manifest = pd.DataFrame(
+            [
+                {
+                    "id": 1,
+                    "split": "train",
+                    "composer": "X",
+                    "ensemble": "Y",
+                    "wav": str(wav),
+                    "sample_rate": rate,
+                    "samples": len(audio),
+                }
+            ]
+        )
+        t_shard = median_seconds(
+            lambda scheme=scheme, manifest=manifest: write_shard(
+                str(tmp / "s.h5"), manifest, scheme, "train", "b", 512
+            )
+        )
+
+        def naive_job(scheme=scheme):
+            """What a first attempt does: one window, one HDF5 write."""
+            import h5py
+
+            with h5py.File(tmp / "naive.h5", "w") as h5:
+                ds = h5.create_dataset("windows", (PER_WINDOW_WRITES, scheme.length), dtype="int16")
+                for i in range(PER_WINDOW_WRITES):
+                    start = i * scheme.hop
+                    ds[i] = audio[start : start + scheme.length]
+
+        t_naive_job = median_seconds(naive_job) * n / PER_WINDOW_WRITES
+        rows += [
+            {
+                "scheme": scheme.name,
+                "step": "framing",
+                "method": "per-window Python loop (baseline)",
+                "windows": n,
+                "seconds": t_naive,
+                "windows/s": n / t_naive,
+                "speed-up": 1.0,
+            },
+            {
+                "scheme": scheme.name,
+                "step": "framing",
+                "method": "strided view (frame)",
+                "windows": n,
+                "seconds": t_fast,
+                "windows/s": n / t_fast,
+                "speed-up": t_naive / t_fast,
+            },
+            {
+                "scheme": scheme.name,
+                "step": "shard job",
+                "method": "per-window HDF5 writes (baseline)",
+                "windows": n,
+                "seconds": t_naive_job,
+                "windows/s": n / t_naive_job,
+                "speed-up": 1.0,
+            },
+            {
+                "scheme": scheme.name,
+                "step": "shard job",
+                "method": "write_shard (read, frame, chunked write)",
+                "windows": n,
+                "seconds": t_shard,
+                "windows/s": n / t_shard,
+                "speed-up": t_naive_job / t_shard,
+            },
+        ]
+    out = table(f"Windowing {seconds:.0f} s of 16 kHz audio", rows)
+
+    source = tmp / "src.wav"
+    sf.write(str(source), music_like(60, 44100), 44100, subtype="PCM_16")
+    mp3 = tmp / "src.mp3"
+    AudioSegment.from_wav(str(source)).export(str(mp3), format="mp3", bitrate="128k")
+    conv = []
+    for name, path in (("44.1 kHz wav (baseline)", source), ("44.1 kHz mp3", mp3)):
+        t = median_seconds(lambda path=path: convert(str(path), str(tmp / "out.wav"), 16000))
+        conv.append({"input": name, "audio seconds": 60.0, "seconds": t, "audio s per s": 60.0 / t})
+    base = conv[0]["seconds"]
+    for row in conv:
+        row["relative time"] = row["seconds"] / base
+    return out + table("Conversion to 16 kHz mono wav (pydub + ffmpeg)", conv)
+
+
+def bench_generation() -> str:
+    import keras
+
+    from models.wavenet import IncrementalWaveNet, WaveNetWeights, build_wavenet, receptive_field
+    from tests.conftest import repo_config
+
+    cfg = repo_config()["models"]["wavenet"]
+    keras.utils.set_random_seed(0)
+    model = build_wavenet(cfg)
+    rf = receptive_field(cfg)
+    rate = 16000
+    prime = np.random.default_rng(0).uniform(-0.1, 0.1, (1, rf)).astype(np.float32)
+    weights = WaveNetWeights(model, cfg)
+    IncrementalWaveNet(weights, 1, 0).feed(prime)  # compile once
+
+    naive_n = 40
+
+    def naive():
+        context = prime.copy()
+        for _ in range(naive_n):
+            logits = model([context[:, -rf:, None]], training=False)[0, -1]
+            nxt = 2.0 * float(np.argmax(logits)) / 255 - 1
+            context = np.concatenate([context, [[nxt]]], axis=1)
+
+    rows = [
+        {
+            "method": "naive: full receptive field per sample (baseline)",
+            "batch": 1,
+            "samples/s": naive_n / median_seconds(naive),
+        }
+    ]
+    for batch, n in ((1, 16000), (4, 16000), (16, 8000)):
+
+        def incremental(batch=batch, n=n):
+            sampler = IncrementalWaveNet(weights, batch, 0)
+            sampler.feed(np.repeat(prime, batch, axis=0))
+            sampler.sample(n, 1.0)
+
+        rows.append(
+            {
+                "method": "incremental, cached layer state",
+                "batch": batch,
+                "samples/s": batch * n / median_seconds(incremental),
+            }
+        )
+    base = rows[0]["samples/s"]
+    for row in rows:
+        row["real-time factor"] = row["samples/s"] / rate
+        row["speed-up"] = row["samples/s"] / base
+    title = (
+        f"WaveNet generation, default model ({len(weights.dilations)} layers, "
+        f"{cfg['residual_channels']} channels, receptive field {rf})"
+    )
+    return table(title, rows)
+
+
+def bench_training(tmp: Path) -> str:
+    from sonata.config import window_schemes
+    from tests.conftest import repo_config
+    from workflow_scripts.make_shards import write_shard
+    from workflow_scripts.train_model import train
+
+    cfg = repo_config()
+    rate = 16000
+    wav = tmp / "t.wav"
+    sf.write(str(wav), music_like(60, rate), rate, subtype="PCM_16")
+    rows_manifest = [
+        {
+            "id": 1,
+            "split": s,
+            "composer": "X",
+            "ensemble": "Y",
+            "wav": str(wav),
+            "sample_rate": rate,
+            "samples": 60 * rate,
+        }
+        for s in ("train",)
+    ]
+    manifest = pd.DataFrame(rows_manifest)
+    training = dict(cfg["training"], epochs=2, steps_per_epoch=20, validation_steps=2)
+    rows = []
+    for name in ("seq2seq", "wavenet"):
+        model_cfg = cfg["models"][name]
+        scheme = window_schemes(cfg)["a" if name == "seq2seq" else name]
+        for split in ("train", "validation"):
+            write_shard(str(tmp / f"{name}_{split}.h5"), manifest, scheme, split, "b", 512)
+        facts = train(
+            str(tmp / f"{name}_train.h5"),
+            str(tmp / f"{name}_validation.h5"),
+            rows_manifest,
+            model_cfg,
+            training,
+            0,
+            str(tmp / f"{name}.weights.h5"),
+            str(tmp / f"{name}.json"),
+            str(tmp / f"{name}.csv"),
+            str(tmp / f"{name}_work"),
+        )
+        windows = training["epochs"] * training["steps_per_epoch"] * model_cfg["batch_size"]
+        targets = windows * scheme.target_length
+        seconds = facts["train_seconds_last_session"]
+        rows.append(
+            {
+                "model": name,
+                "device": facts["device"],
+                "windows/s": windows / seconds,
+                "predicted samples/s": targets / seconds,
+                "parameters": facts["parameters"],
+            }
+        )
+    base = rows[0]["predicted samples/s"]
+    for row in rows:
+        row["vs seq2seq"] = row["predicted samples/s"] / base
+    return table("Training throughput (default config, 2 epochs x 20 steps incl. validation)", rows)
+
+
+def main(argv: list[str]) -> None:
+    chosen = argv or ["data", "generation", "training"]
+    print(f"# sonata benchmarks ({os.cpu_count()} CPUs, median of {REPEATS})")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        if "data" in chosen:
+            print(bench_data(tmp), flush=True)
+        if "generation" in chosen:
+            print(bench_generation(), flush=True)
+        if "training" in chosen:
+            print(bench_training(tmp), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
