@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := ffmpeg fluidsynth fluid-soundfont-gm
 
-.PHONY: setup system run test lint benchmarks clean
+.PHONY: setup system run slurm test lint benchmarks clean
 
 setup: system $(VENV)/.installed
 
@@ -19,15 +19,20 @@ system:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES); \
 	fi
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-slurm.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
+	# the SLURM plugin stays off the default path: loaded only with PYTHONPATH=$(VENV)/slurm-plugin
+	$(BIN)/python -m pip install -q --no-deps --target $(VENV)/slurm-plugin -r requirements-slurm.txt
 	touch $@
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES) results/samples
+
+slurm: setup
+	PYTHONPATH=$(VENV)/slurm-plugin $(BIN)/snakemake --profile profiles/slurm results/samples
 
 test: setup
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest

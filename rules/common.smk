@@ -14,6 +14,7 @@ sys.path.insert(0, workflow.basedir)
 from sonata import SonataError
 from sonata.catalog import (
     EMBEDDED_ROOT,
+    embedded_recordings,
     load_recordings,
     select_recordings,
     split_recordings,
@@ -29,6 +30,7 @@ validate(config, "../schemas/config.schema.yaml")
 try:
     SCHEMES = window_schemes(config)
     RECORDINGS = load_recordings(config)
+    EMBEDDED_RECORDINGS = embedded_recordings(config["corpus"])
     DATASETS = list(config["datasets"])
     ASSIGNMENT = {
         name: split_recordings(

@@ -26,7 +26,7 @@ rule render_piece:
             if k not in ("pieces", "ensembles")
         },
         programs=lambda wc: config["corpus"]["embedded"]["ensembles"][
-            RECORDINGS[int(wc.id)].ensemble
+            EMBEDDED_RECORDINGS[int(wc.id)].ensemble
         ],
     script:
         "../workflow_scripts/build_corpus.py"
@@ -34,12 +34,8 @@ rule render_piece:
 
 rule corpus_metadata:
     input:
-        audio=[
-            RECORDINGS[p["id"]].audio for p in config["corpus"]["embedded"]["pieces"]
-        ],
-        labels=[
-            RECORDINGS[p["id"]].labels for p in config["corpus"]["embedded"]["pieces"]
-        ],
+        audio=[r.audio for r in EMBEDDED_RECORDINGS.values()],
+        labels=[r.labels for r in EMBEDDED_RECORDINGS.values()],
     output:
         f"{EMBEDDED_ROOT}/musicnet_metadata.csv",
     log:

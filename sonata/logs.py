@@ -16,4 +16,11 @@ def setup_logging(log_path: str | None = None, name: str = "sonata") -> logging.
         handlers=handlers,
         force=True,
     )
-    return logging.getLogger(name)
+    logger = logging.getLogger(name)
+
+    def log_uncaught(kind, error, trace):
+        # the rule's log must say why the job failed, not only the terminal
+        logger.error("%s: %s", kind.__name__, error, exc_info=(kind, error, trace))
+
+    sys.excepthook = log_uncaught
+    return logger

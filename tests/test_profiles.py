@@ -33,7 +33,9 @@ def test_conda_envs_pin_the_same_versions_as_requirements():
         spec = yaml.safe_load(env.read_text())
         pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict))
         for name, version in pins(pip).items():
-            assert required.get(name) == version, f"{env.name}: {name}=={version}, requirements.txt has {required.get(name)}"
+            assert required.get(name) == version, (
+                f"{env.name}: {name}=={version}, requirements.txt has {required.get(name)}"
+            )
         used.add(env.name)
     rules = "".join(p.read_text() for p in (REPO / "rules").glob("*.smk"))
     assert {f"envs/{u}" for u in used} == set(re.findall(r'"\.\./(envs/[\w.]+)"', rules))
@@ -69,14 +71,24 @@ def test_tiny_workflow_runs_to_completion_through_the_slurm_profile(tmp_path, sl
     write_config(tmp_path, cfg)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(PLUGIN_DIR), os.environ.get("PYTHONPATH", "")]))
     result = snakemake(
-        tmp_path, "--profile", str(REPO / "profiles" / "slurm"), "--slurm-status-command", "squeue",
-        "--slurm-init-seconds-before-status-checks", "2", "--seconds-between-status-checks", "2",
+        tmp_path,
+        "--profile",
+        str(REPO / "profiles" / "slurm"),
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--seconds-between-status-checks",
+        "2",
         "results/samples",
     )
     out = result.stdout + result.stderr
     assert "submitted with SLURM jobid" in out
     index = pd.read_csv(tmp_path / "results" / "samples" / "index.csv")
-    assert list(index["model"]) == ["seq2seq"] and (tmp_path / "results" / "samples" / index["file"][0]).is_file()
+    assert (
+        list(index["model"]) == ["seq2seq"]
+        and (tmp_path / "results" / "samples" / index["file"][0]).is_file()
+    )
     submitted = set(re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", out))
     assert len(submitted) >= 8  # every job went through sbatch, none ran locally
     assert "localrule" not in out

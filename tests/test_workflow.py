@@ -97,3 +97,103 @@ def test_workflow_passes_snakemake_lint_snakefmt_and_ruff(tmp_path):
     ):
         result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def musicnet_copy(root, corrupt: int | None = None):
+    """A MusicNet-layout folder with real (synthetic) audio: 44.1 kHz wav, stereo, and mp3."""
+    from pydub import AudioSegment
+
+    from tests.conftest import tone
+
+    rows = []
+    for i, (composer, ensemble) in enumerate(
+        [
+            ("Beethoven", "Solo Piano"),
+            ("Beethoven", "Solo Piano"),
+            ("Mozart", "Solo Piano"),
+            ("Mozart", "String Quartet"),
+            ("Beethoven", "String Quartet"),
+            ("Bach", "Solo Cello"),
+        ]
+    ):
+        rid = 2000 + i
+        folder = "test" if i == 5 else "train"
+        (root / f"{folder}_data").mkdir(parents=True, exist_ok=True)
+        (root / f"{folder}_labels").mkdir(parents=True, exist_ok=True)
+        wav = root / f"{folder}_data" / f"{rid}.wav"
+        sf.write(
+            str(wav), tone(3.0, 44100, 220 * (i + 1), channels=2 if i == 1 else 1), 44100, subtype="PCM_16"
+        )
+        if i == 2:
+            AudioSegment.from_wav(str(wav)).export(str(wav.with_suffix(".mp3")), format="mp3")
+            wav.unlink()
+        if rid == corrupt:
+            wav.with_suffix(".wav").unlink(missing_ok=True)
+            (root / f"{folder}_data" / f"{rid}.mp3").write_bytes(b"\xff\xfb not really an mp3" * 10)
+        pd.DataFrame(
+            {
+                "start_time": [0],
+                "end_time": [44100],
+                "instrument": [1 if "Piano" in ensemble else 41],
+                "note": [60],
+                "start_beat": [0.0],
+                "end_beat": [1.0],
+                "note_value": ["Quarter"],
+            }
+        ).to_csv(root / f"{folder}_labels" / f"{rid}.csv", index=False)
+        rows.append(
+            {
+                "id": rid,
+                "composer": composer,
+                "composition": "Sonata, in C",
+                "movement": "1. Allegro",
+                "ensemble": ensemble,
+                "source": "test",
+                "transcriber": "test",
+                "catalog_name": "X",
+                "seconds": 3,
+            }
+        )
+    pd.DataFrame(rows).to_csv(root / "musicnet_metadata.csv", index=False)
+
+
+def musicnet_config(root):
+    cfg = tiny_config()
+    cfg["corpus"].update(source="musicnet", musicnet_root=str(root))
+    cfg["datasets"] = {
+        "piano": {"composers": ["Beethoven", "Mozart"], "ensembles": ["Solo Piano"]},
+        "beethoven": {"composers": ["Beethoven"], "ensembles": []},
+    }
+    return cfg
+
+
+@pytest.mark.slow
+def test_a_musicnet_copy_is_used_without_code_change_and_left_untouched(tmp_path):
+    root = tmp_path / "musicnet"
+    musicnet_copy(root)
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+    work = tmp_path / "work"
+    write_config(work, musicnet_config(root))
+    snakemake(work, "--cores", "2", "shards")
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
+    manifest = pd.read_parquet(work / "results" / "datasets" / "piano" / "manifest.parquet")
+    assert sorted(manifest["id"]) == [2000, 2001, 2002]
+    assert (manifest["sample_rate"] == 16000).all() and (manifest["samples"] == 48000).all()
+    assert not (work / "results" / "wav" / "2005.wav").exists()  # Bach is in no dataset
+
+
+@pytest.mark.slow
+def test_a_corrupt_mp3_fails_its_job_by_name_and_keeps_the_rest(tmp_path):
+    root = tmp_path / "musicnet"
+    musicnet_copy(root, corrupt=2002)
+    work = tmp_path / "work"
+    write_config(work, musicnet_config(root))
+    result = snakemake(work, "--cores", "2", "--keep-going", "shards", check=False)
+    assert result.returncode != 0
+    log = (work / "logs" / "convert_audio" / "2002.log").read_text()
+    assert "2002.mp3" in log and "cannot be decoded" in log
+    assert not (work / "results" / "wav" / "2002.wav").exists()
+    assert (work / "results" / "wav" / "2000.wav").exists()
+    # the Beethoven dataset never needed the broken Mozart file
+    assert (work / "results" / "shards" / "beethoven" / "a" / "train.h5").exists()
+    assert not (work / "results" / "shards" / "piano").exists()
