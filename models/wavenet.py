@@ -198,22 +198,27 @@ def _feed(t0, x, state, inputs, cond, weights, logits):
             _step(t0 + t, x[b, t], b, state, inputs, cond, weights, out)
 
 
-@numba.njit(cache=True)
-def _sample(t0, current, n_samples, temperature, state, inputs, cond, weights, n_classes):
-    """Draw n_samples codes per sequence, each fed back as the next input."""
-    batch = current.shape[0]
+@numba.njit(cache=True, parallel=True)
+def _sample(t0, current, uniforms, temperature, state, inputs, cond, weights, n_classes):
+    """Draw codes for each sequence, each fed back as its next input.
+
+    Sequences are independent, so they run on parallel threads; the random draws come in
+    precomputed (uniforms), which keeps the result the same for any thread count.
+    """
+    batch, n_samples = uniforms.shape
     codes = np.empty((batch, n_samples), dtype=np.int64)
-    logits = np.empty(n_classes, dtype=np.float32)
     mu = n_classes - 1
-    for i in range(n_samples):
-        for b in range(batch):
-            _step(t0 + i, current[b], b, state, inputs, cond, weights, logits)
+    for b in numba.prange(batch):
+        logits = np.empty(n_classes, dtype=np.float32)
+        value = current[b]
+        for i in range(n_samples):
+            _step(t0 + i, value, b, state, inputs, cond, weights, logits)
             top = logits.max()
             total = 0.0
             for q in range(n_classes):
                 logits[q] = np.exp((logits[q] - top) / temperature)
                 total += logits[q]
-            u = np.random.random() * total
+            u = uniforms[b, i] * total
             acc = 0.0
             pick = n_classes - 1
             for q in range(n_classes):
@@ -222,13 +227,9 @@ def _sample(t0, current, n_samples, temperature, state, inputs, cond, weights, n
                     pick = q
                     break
             codes[b, i] = pick
-            current[b] = 2.0 * pick / mu - 1.0
+            value = 2.0 * pick / mu - 1.0
+        current[b] = value
     return codes
-
-
-@numba.njit(cache=True)
-def _seed(seed):
-    np.random.seed(seed)
 
 
 class IncrementalWaveNet:
@@ -246,7 +247,7 @@ class IncrementalWaveNet:
         self.n_classes = len(weights.logit_b)
         self.time = 0
         self.current: np.ndarray | None = None
-        _seed(int(seed))
+        self.rng = np.random.default_rng(seed)
 
     def feed(self, x: np.ndarray, keep_logits: bool = False) -> np.ndarray | None:
         """Consume known companded inputs; the last one is held back as the next input."""
@@ -263,7 +264,7 @@ class IncrementalWaveNet:
         codes = _sample(
             self.time,
             self.current,
-            int(n_samples),
+            self.rng.random((len(self.current), int(n_samples))),
             float(temperature),
             self.state,
             self.inputs,

@@ -104,3 +104,63 @@ def test_training_killed_mid_run_resumes_from_its_checkpoint(tmp_path):
     assert facts["epochs_run"] == TRAINING["epochs"]
     assert not (tmp_path / "work" / "backup").exists()
     assert final["val_loss"].iloc[-1] < final["val_loss"].iloc[0]
+
+
+def test_wavenet_trains_with_composer_conditioning_from_shard_attributes(tmp_path):
+    from sonata.windows import wavenet_scheme
+    from workflow_scripts.train_model import condition_labels, condition_vocabulary, train
+
+    model_cfg = {
+        "architecture": "wavenet",
+        "layers_per_stack": 3,
+        "stacks": 1,
+        "kernel_size": 2,
+        "residual_channels": 4,
+        "skip_channels": 8,
+        "quantization_channels": 32,
+        "chunk": 64,
+        "condition_on": ["composer"],
+        "trim_silence": False,
+        "silence_threshold": 0.001,
+        "learning_rate": 0.01,
+        "batch_size": 4,
+    }
+    scheme = wavenet_scheme(model_cfg)
+    rows = []
+    for i, (split, composer) in enumerate([("train", "Bach"), ("train", "Haydn"), ("validation", "Haydn")]):
+        path = tmp_path / f"{i}.wav"
+        sf.write(str(path), tone(1.0, 8000, 300 + 50 * i), 8000, subtype="PCM_16")
+        rows.append(
+            {
+                "id": i,
+                "split": split,
+                "composer": composer,
+                "ensemble": "Y",
+                "wav": str(path),
+                "sample_rate": 8000,
+                "samples": 8000,
+            }
+        )
+    manifest = pd.DataFrame(rows)
+    for split in ("train", "validation"):
+        write_shard(str(tmp_path / f"{split}.h5"), manifest[manifest.split == split], scheme, split, "d", 16)
+    vocabulary = condition_vocabulary(rows, model_cfg)
+    assert vocabulary == ["Bach", "Haydn"]
+    from models.data import shard_info
+
+    assert list(condition_labels(shard_info(str(tmp_path / "train.h5")), model_cfg, vocabulary)) == [0, 1]
+    training = dict(TRAINING, epochs=1, steps_per_epoch=5)
+    facts = train(
+        str(tmp_path / "train.h5"),
+        str(tmp_path / "validation.h5"),
+        rows,
+        model_cfg,
+        training,
+        0,
+        str(tmp_path / "w.weights.h5"),
+        str(tmp_path / "m.json"),
+        str(tmp_path / "h.csv"),
+        str(tmp_path / "work"),
+    )
+    assert facts["conditions"] == ["Bach", "Haydn"] and facts["receptive_field"] == 9
+    assert np.isfinite(pd.read_csv(tmp_path / "h.csv")["val_loss"]).all()
