@@ -4,6 +4,8 @@ Every row is a median over repeats; every ratio compares with a baseline timed i
 on the same machine, so the numbers travel between machines better than absolute times.
 """
 
+import contextlib
+import io
 import os
 import statistics
 import sys
@@ -241,18 +243,19 @@ def bench_training(tmp: Path) -> str:
         scheme = window_schemes(cfg)["a" if name == "seq2seq" else name]
         for split in ("train", "validation"):
             write_shard(str(tmp / f"{name}_{split}.h5"), manifest, scheme, split, "b", 512)
-        facts = train(
-            str(tmp / f"{name}_train.h5"),
-            str(tmp / f"{name}_validation.h5"),
-            rows_manifest,
-            model_cfg,
-            training,
-            0,
-            str(tmp / f"{name}.weights.h5"),
-            str(tmp / f"{name}.json"),
-            str(tmp / f"{name}.csv"),
-            str(tmp / f"{name}_work"),
-        )
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras' per-epoch lines
+            facts = train(
+                str(tmp / f"{name}_train.h5"),
+                str(tmp / f"{name}_validation.h5"),
+                rows_manifest,
+                model_cfg,
+                training,
+                0,
+                str(tmp / f"{name}.weights.h5"),
+                str(tmp / f"{name}.json"),
+                str(tmp / f"{name}.csv"),
+                str(tmp / f"{name}_work"),
+            )
         windows = training["epochs"] * training["steps_per_epoch"] * model_cfg["batch_size"]
         targets = windows * scheme.target_length
         seconds = facts["train_seconds_last_session"]

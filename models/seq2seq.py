@@ -34,48 +34,51 @@ def lstm_weights(model: keras.Model, name: str) -> tuple[np.ndarray, np.ndarray,
     return kernel, recurrent, bias
 
 
-@numba.njit(cache=True, fastmath=False)
-def _lstm_step(x, h, c, kernel, recurrent, bias):
-    """One LSTM step for a batch, Keras gate order (i, f, c, o)."""
-    batch, units = h.shape
-    h_new = np.empty_like(h)
-    c_new = np.empty_like(c)
-    for b in range(batch):
-        z = bias.copy()
-        for k in range(x.shape[1]):
-            z += x[b, k] * kernel[k]
-        for k in range(units):
-            z += h[b, k] * recurrent[k]
-        for u in range(units):
-            i = 1.0 / (1.0 + np.exp(-z[u]))
-            f = 1.0 / (1.0 + np.exp(-z[units + u]))
-            g = np.tanh(z[2 * units + u])
-            o = 1.0 / (1.0 + np.exp(-z[3 * units + u]))
-            c_new[b, u] = f * c[b, u] + i * g
-            h_new[b, u] = o * np.tanh(c_new[b, u])
-    return h_new, c_new
-
-
 @numba.njit(cache=True)
+def _lstm_step(x, h, c, kernel, recurrent, bias, z):
+    """One LSTM step for one sequence, in place; Keras gate order (i, f, c, o)."""
+    units = h.shape[0]
+    for g in range(4 * units):
+        z[g] = bias[g]
+    for k in range(x.shape[0]):
+        v = x[k]
+        for g in range(4 * units):
+            z[g] += v * kernel[k, g]
+    for k in range(units):
+        v = h[k]
+        for g in range(4 * units):
+            z[g] += v * recurrent[k, g]
+    for u in range(units):
+        i = 1.0 / (1.0 + np.exp(-z[u]))
+        f = 1.0 / (1.0 + np.exp(-z[units + u]))
+        g = np.tanh(z[2 * units + u])
+        o = 1.0 / (1.0 + np.exp(-z[3 * units + u]))
+        c[u] = f * c[u] + i * g
+        h[u] = o * np.tanh(c[u])
+
+
+@numba.njit(cache=True, parallel=True)
 def _predict_block(context, enc, dec, out_w, out_b, start_token, target_length):
+    """Encoder over each context row, then the decoder fed its own outputs; rows in parallel."""
     batch = context.shape[0]
     units = enc[1].shape[0]
-    h = np.zeros((batch, units), dtype=np.float32)
-    c = np.zeros((batch, units), dtype=np.float32)
-    step = np.empty((batch, 1), dtype=np.float32)
-    for t in range(context.shape[1]):
-        step[:, 0] = context[:, t]
-        h, c = _lstm_step(step, h, c, enc[0], enc[1], enc[2])
     out = np.empty((batch, target_length), dtype=np.float32)
-    step[:, 0] = start_token
-    for t in range(target_length):
-        h, c = _lstm_step(step, h, c, dec[0], dec[1], dec[2])
-        for b in range(batch):
+    for b in numba.prange(batch):
+        h = np.zeros(units, dtype=np.float32)
+        c = np.zeros(units, dtype=np.float32)
+        z = np.empty(4 * units, dtype=np.float32)
+        step = np.empty(1, dtype=np.float32)
+        for t in range(context.shape[1]):
+            step[0] = context[b, t]
+            _lstm_step(step, h, c, enc[0], enc[1], enc[2], z)
+        step[0] = start_token
+        for t in range(target_length):
+            _lstm_step(step, h, c, dec[0], dec[1], dec[2], z)
             y = out_b[0]
             for u in range(units):
-                y += h[b, u] * out_w[u, 0]
+                y += h[u] * out_w[u, 0]
             out[b, t] = y
-            step[b, 0] = y
+            step[0] = y
     return out
 
 

@@ -18,6 +18,7 @@ rule generate_samples:
         "results/benchmarks/generate_samples/{dataset}_{model}.tsv"
     conda:
         "../envs/tensorflow.yaml"
+    threads: config["generation"]["threads"]
     resources:
         mem_mb=4000,
         runtime=120,

@@ -32,26 +32,28 @@ TRAINING = {
 }
 
 
-def make_shards(tmp_path):
-    scheme = WindowScheme("a", 32, 32, 32, 32)
+def make_shards(tmp_path, scheme, composers=("X", "X", "X"), seconds=2.0, chunk_rows=64):
+    """Two training recordings and one validation recording of tones, as shards."""
     rows = []
-    for i, split in enumerate(["train", "train", "validation"]):
+    for i, (split, composer) in enumerate(zip(["train", "train", "validation"], composers)):
         path = tmp_path / f"{i}.wav"
-        sf.write(str(path), tone(2.0, 8000, 200 + 100 * i), 8000, subtype="PCM_16")
+        sf.write(str(path), tone(seconds, 8000, 200 + 100 * i), 8000, subtype="PCM_16")
         rows.append(
             {
                 "id": i,
                 "split": split,
-                "composer": "X",
+                "composer": composer,
                 "ensemble": "Y",
                 "wav": str(path),
                 "sample_rate": 8000,
-                "samples": 16000,
+                "samples": int(seconds * 8000),
             }
         )
     manifest = pd.DataFrame(rows)
     for split in ("train", "validation"):
-        write_shard(str(tmp_path / f"{split}.h5"), manifest[manifest.split == split], scheme, split, "d", 64)
+        write_shard(
+            str(tmp_path / f"{split}.h5"), manifest[manifest.split == split], scheme, split, "d", chunk_rows
+        )
     return rows
 
 
@@ -75,7 +77,7 @@ def launch(tmp_path, rows):
 
 
 def test_training_killed_mid_run_resumes_from_its_checkpoint(tmp_path):
-    rows = make_shards(tmp_path)
+    rows = make_shards(tmp_path, WindowScheme("a", 32, 32, 32, 32))
     history = tmp_path / "work" / "history.csv"
     first = launch(tmp_path, rows)
     deadline = time.time() + 120
@@ -125,25 +127,7 @@ def test_wavenet_trains_with_composer_conditioning_from_shard_attributes(tmp_pat
         "learning_rate": 0.01,
         "batch_size": 4,
     }
-    scheme = wavenet_scheme(model_cfg)
-    rows = []
-    for i, (split, composer) in enumerate([("train", "Bach"), ("train", "Haydn"), ("validation", "Haydn")]):
-        path = tmp_path / f"{i}.wav"
-        sf.write(str(path), tone(1.0, 8000, 300 + 50 * i), 8000, subtype="PCM_16")
-        rows.append(
-            {
-                "id": i,
-                "split": split,
-                "composer": composer,
-                "ensemble": "Y",
-                "wav": str(path),
-                "sample_rate": 8000,
-                "samples": 8000,
-            }
-        )
-    manifest = pd.DataFrame(rows)
-    for split in ("train", "validation"):
-        write_shard(str(tmp_path / f"{split}.h5"), manifest[manifest.split == split], scheme, split, "d", 16)
+    rows = make_shards(tmp_path, wavenet_scheme(model_cfg), ("Bach", "Haydn", "Haydn"), 1.0, 16)
     vocabulary = condition_vocabulary(rows, model_cfg)
     assert vocabulary == ["Bach", "Haydn"]
     from models.data import shard_info

@@ -5,6 +5,7 @@ import logging
 import os
 import time
 
+import numba
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
@@ -148,6 +149,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     setup_logging(snakemake.log[0])
+    numba.set_num_threads(min(snakemake.threads, numba.config.NUMBA_NUM_THREADS))
     config = snakemake.config
     run(
         snakemake.input.info,
