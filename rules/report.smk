@@ -67,5 +67,7 @@ rule samples:
         runtime=20,
     params:
         datasets=config["datasets"],
+        report=config["report"],
+        frame_seconds=config["metrics"]["frame_seconds"],
     script:
         "../workflow_scripts/make_report.py"

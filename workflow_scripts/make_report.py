@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sonata.audio import read_audio
+from sonata.audio import read_audio, read_segment, write_wav
 
 log = logging.getLogger("sonata.report")
 
@@ -84,6 +84,7 @@ def build_report(
     histories: dict[str, dict[str, pd.DataFrame]],
     datasets: dict,
     frame_seconds: float,
+    references: dict[str, dict] | None = None,
 ) -> Path:
     from workflow_scripts.compute_metrics import rms_curve
 
@@ -100,6 +101,19 @@ def build_report(
         plot_training(histories[dataset], dataset, curve_png)
         parts.append(f'<img src="plots/{curve_png.name}" alt="training curves">')
         curves = {}
+        reference = (references or {}).get(dataset)
+        if reference:
+            audio, rate = read_audio(out / reference["file"])
+            png = plots / f"{dataset}_held_out_reference.png"
+            plot_piece(audio, rate, f"{dataset} / real held-out audio", png)
+            curves["real held-out audio"] = rms_curve(audio, int(frame_seconds * rate))
+            parts.append(
+                f"<h3>Real held-out audio, {len(audio) / rate:g} s</h3><p>recording "
+                f"{reference['id']} from sample {reference['start']}: what the models were primed "
+                f'with, and how the music really goes on</p><audio controls preload="none" '
+                f'src="{reference["file"]}"></audio><br><img src="plots/{png.name}" alt="waveform and '
+                'spectrogram">'
+            )
         for piece in [p for p in pieces if p["dataset"] == dataset]:
             audio, rate = read_audio(out / piece["file"])
             png = plots / (piece["file"].replace("/", "_").replace(".wav", ".png"))
@@ -142,7 +156,9 @@ def build_report(
     return page
 
 
-def collect(inputs, datasets: dict, out_dir: str, frame_seconds: float) -> Path:
+def collect(
+    inputs, datasets: dict, out_dir: str, frame_seconds: float, reference_seconds: float = 10.0
+) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pieces = []
@@ -177,7 +193,30 @@ def collect(inputs, datasets: dict, out_dir: str, frame_seconds: float) -> Path:
     for path in inputs.histories:
         dataset, model = Path(path).parts[-3:-1]
         histories[dataset][model] = pd.read_csv(path)
-    return build_report(out, pieces, metrics, evaluation, histories, datasets, frame_seconds)
+    references = write_references(out, pieces, inputs.manifests, reference_seconds)
+    return build_report(out, pieces, metrics, evaluation, histories, datasets, frame_seconds, references)
+
+
+def write_references(out: Path, pieces: list[dict], manifests: list[str], seconds: float) -> dict[str, dict]:
+    """Per dataset, the real audio from the first primer on, for listening side by side."""
+    references = {}
+    for manifest_path in manifests:
+        dataset = Path(manifest_path).parts[-2]
+        first = next((p for p in pieces if p["dataset"] == dataset), None)
+        if first is None:
+            continue
+        manifest = pd.read_parquet(manifest_path).set_index("id")
+        row = manifest.loc[first["prime_id"]]
+        length = min(int(seconds * row["sample_rate"]), int(row["samples"]) - first["prime_start_sample"])
+        audio = read_segment(row["wav"], first["prime_start_sample"], length)
+        rel = f"{dataset}/held_out_reference.wav"
+        write_wav(out / rel, audio, int(row["sample_rate"]))
+        references[dataset] = {
+            "file": rel,
+            "id": int(first["prime_id"]),
+            "start": int(first["prime_start_sample"]),
+        }
+    return references
 
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
@@ -189,7 +228,8 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
         snakemake.input,
         snakemake.params.datasets,
         snakemake.output[0],
-        snakemake.config["metrics"]["frame_seconds"],
+        snakemake.params.frame_seconds,
+        snakemake.params.report["reference_seconds"],
     )
     log.info("report: %s", page)
 
