@@ -33,7 +33,8 @@ def plot_piece(audio: np.ndarray, rate: int, title: str, path: Path) -> None:
     wave.set_ylim(-1, 1)
     wave.set_ylabel("amplitude")
     wave.set_title(title)
-    spec.specgram(audio + 1e-9, NFFT=1024, Fs=rate, noverlap=512, cmap="magma")
+    # one colour scale for every plot, so that quiet output looks quiet
+    spec.specgram(audio + 1e-9, NFFT=1024, Fs=rate, noverlap=512, cmap="magma", vmin=-120, vmax=-30)
     spec.set_ylabel("Hz")
     spec.set_xlabel("seconds")
     fig.tight_layout()
@@ -43,12 +44,15 @@ def plot_piece(audio: np.ndarray, rate: int, title: str, path: Path) -> None:
 
 def plot_training(histories: dict[str, pd.DataFrame], title: str, path: Path) -> None:
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     fig, axes = plt.subplots(1, len(histories), figsize=(4.5 * len(histories), 3.2), squeeze=False)
     for ax, (model, history) in zip(axes[0], histories.items()):
         ax.plot(history["epoch"] + 1, history["loss"], "o-", label="train")
         if "val_loss" in history:
             ax.plot(history["epoch"] + 1, history["val_loss"], "s--", label="validation")
         ax.set_title(f"{title}: {model}")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
         ax.legend()
