@@ -4,6 +4,7 @@ import subprocess
 import sys
 import time
 
+import h5py
 import numpy as np
 import pandas as pd
 import soundfile as sf
@@ -57,18 +58,19 @@ def make_shards(tmp_path, scheme, composers=("X", "X", "X"), seconds=2.0, chunk_
     return rows
 
 
-def launch(tmp_path, rows):
+def launch(tmp_path, rows, run="", training=TRAINING):
+    """Train in a fresh process (so it can be killed); run names a separate output folder."""
     args = dict(
         train_path=str(tmp_path / "train.h5"),
         validation_path=str(tmp_path / "validation.h5"),
         manifest_rows=rows,
         model_cfg=SEQ2SEQ,
-        training_cfg=TRAINING,
+        training_cfg=training,
         seed=1,
-        weights_out=str(tmp_path / "out" / "model.weights.h5"),
-        info_out=str(tmp_path / "out" / "model.json"),
-        history_out=str(tmp_path / "out" / "history.csv"),
-        work_dir=str(tmp_path / "work"),
+        weights_out=str(tmp_path / f"out{run}" / "model.weights.h5"),
+        info_out=str(tmp_path / f"out{run}" / "model.json"),
+        history_out=str(tmp_path / f"out{run}" / "history.csv"),
+        work_dir=str(tmp_path / f"work{run}"),
     )
     code = f"from workflow_scripts.train_model import train; train(**{args!r})"
     return subprocess.Popen(
@@ -89,7 +91,11 @@ def test_training_killed_mid_run_resumes_from_its_checkpoint(tmp_path):
     first.send_signal(signal.SIGKILL)
     first.wait()
     before = pd.read_csv(history)
-    assert (tmp_path / "work" / "backup").exists()
+    with h5py.File(tmp_path / "work" / "backup" / "latest.weights.h5") as backup:
+        # the checkpoint holds Adam's moments and step counter, not only the weights
+        names = []
+        backup.visit(names.append)
+        assert any(n.startswith("optimizer/vars") for n in names), names
     assert not (tmp_path / "out" / "model.weights.h5").exists()
 
     second = launch(tmp_path, rows)
@@ -106,6 +112,26 @@ def test_training_killed_mid_run_resumes_from_its_checkpoint(tmp_path):
     assert facts["epochs_run"] == TRAINING["epochs"]
     assert not (tmp_path / "work" / "backup").exists()
     assert final["val_loss"].iloc[-1] < final["val_loss"].iloc[0]
+
+
+def test_identical_inputs_and_seed_train_identical_weights(tmp_path):
+    rows = make_shards(tmp_path, WindowScheme("a", 32, 32, 32, 32))
+    short = dict(TRAINING, epochs=2, steps_per_epoch=10)
+    for run in ("1", "2"):
+        process = launch(tmp_path, rows, run, short)
+        output, _ = process.communicate(timeout=300)
+        assert process.returncode == 0, output
+
+    def arrays(path):
+        found = []
+        with h5py.File(path) as h5:
+            h5.visititems(lambda name, obj: found.append(obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        return found
+
+    weights = [arrays(tmp_path / f"out{run}" / "model.weights.h5") for run in ("1", "2")]
+    assert len(weights[0]) > 0
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_wavenet_trains_with_composer_conditioning_from_shard_attributes(tmp_path):
