@@ -135,8 +135,9 @@ def test_identical_inputs_and_seed_train_identical_weights(tmp_path):
 
 
 def test_wavenet_trains_with_composer_conditioning_from_shard_attributes(tmp_path):
+    from models.conditioning import condition_labels, condition_vocabulary
     from sonata.windows import wavenet_scheme
-    from workflow_scripts.train_model import condition_labels, condition_vocabulary, train
+    from workflow_scripts.train_model import train
 
     model_cfg = {
         "architecture": "wavenet",

@@ -78,9 +78,9 @@ def wavenet_scores(model, facts: dict, windows: np.ndarray, info: dict, labels) 
 
 
 def evaluate(info_path: str, weights_path: str, test_path: str, max_windows: int, seed: int) -> pd.DataFrame:
+    from models.conditioning import condition_labels
     from models.data import shard_info
     from models.loading import load_trained
-    from workflow_scripts.train_model import condition_labels
 
     model, facts = load_trained(info_path, weights_path)
     info = shard_info(test_path)

@@ -89,6 +89,7 @@ def run(
     seed: int,
     info_out: str,
 ) -> dict:
+    from models.conditioning import condition_ids
     from models.loading import load_trained
 
     model, facts = load_trained(info_path, weights_path)
@@ -97,16 +98,10 @@ def run(
     prime_length = max(int(generation_cfg["prime_seconds"] * rate), int(context))
     primes_info = choose_primes(pd.read_parquet(manifest_path), len(durations), prime_length)
     primes = np.stack([read_segment(p["wav"], p["start"], prime_length) for p in primes_info])
-    condition_ids = None
-    if facts["conditions"]:
-        keys = facts["model"]["condition_on"]
-        names = [" / ".join(str(p[k]) for k in keys) for p in primes_info]
-        condition_ids = np.asarray([facts["conditions"].index(n) for n in names])
+    conditions = condition_ids(primes_info, facts["model"], facts["conditions"])
     n_samples = int(round(max(durations) * rate))
     started = time.time()
-    audio = generate_pieces(
-        model, facts, primes, n_samples, generation_cfg["temperature"], seed, condition_ids
-    )
+    audio = generate_pieces(model, facts, primes, n_samples, generation_cfg["temperature"], seed, conditions)
     seconds = time.time() - started
     pieces = []
     for i, (duration, out, prime) in enumerate(zip(durations, outputs, primes_info)):

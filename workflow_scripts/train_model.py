@@ -8,8 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from sonata.audio import atomic_path
 
 log = logging.getLogger("sonata.train")
@@ -31,22 +29,6 @@ def configure_tensorflow(threads: int, mixed_precision: bool) -> str:
     if gpus and mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     return f"GPU x{len(gpus)}" if gpus else f"CPU ({threads} threads)"
-
-
-def condition_labels(info: dict, model_cfg: dict, vocabulary: list[str]) -> np.ndarray | None:
-    """Per-recording condition ids of a shard, from its composer/ensemble attributes."""
-    keys = model_cfg.get("condition_on") or []
-    if not keys:
-        return None
-    names = [" / ".join(str(info[k + "s"][i]) for k in keys) for i in range(len(info["source_ids"]))]
-    return np.asarray([vocabulary.index(n) for n in names], dtype=np.int32)
-
-
-def condition_vocabulary(manifest_rows: list[dict], model_cfg: dict) -> list[str]:
-    keys = model_cfg.get("condition_on") or []
-    if not keys:
-        return []
-    return sorted({" / ".join(str(r[k]) for k in keys) for r in manifest_rows})
 
 
 def build_model(model_cfg: dict, scheme: dict, n_conditions: int):
@@ -88,6 +70,7 @@ def train(
     device = configure_tensorflow(int(training_cfg["threads"]), bool(training_cfg["mixed_precision"]))
     import keras
 
+    from models.conditioning import condition_labels, condition_vocabulary
     from models.data import shard_info, training_dataset
 
     keras.utils.set_random_seed(seed)

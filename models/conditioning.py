@@ -1,0 +1,31 @@
+"""Global-conditioning ids for WaveNet: one name per recording from its composer/ensemble."""
+
+import numpy as np
+
+
+def condition_name(record: dict, keys: list[str]) -> str:
+    """The label a recording is conditioned on, e.g. 'Beethoven' or 'Beethoven / Solo Piano'."""
+    return " / ".join(str(record[k]) for k in keys)
+
+
+def condition_vocabulary(records: list[dict], model_cfg: dict) -> list[str]:
+    """Sorted condition names over a dataset's recordings; empty without conditioning."""
+    keys = model_cfg.get("condition_on") or []
+    return sorted({condition_name(r, keys) for r in records}) if keys else []
+
+
+def condition_ids(records: list[dict], model_cfg: dict, vocabulary: list[str]) -> np.ndarray | None:
+    """Each record's index in the vocabulary; None without conditioning."""
+    keys = model_cfg.get("condition_on") or []
+    if not keys:
+        return None
+    return np.asarray([vocabulary.index(condition_name(r, keys)) for r in records], dtype=np.int32)
+
+
+def condition_labels(info: dict, model_cfg: dict, vocabulary: list[str]) -> np.ndarray | None:
+    """Per-recording condition ids of a shard, from its composers/ensembles attributes."""
+    records = [
+        {"composer": composer, "ensemble": ensemble}
+        for composer, ensemble in zip(info["composers"], info["ensembles"])
+    ]
+    return condition_ids(records, model_cfg, vocabulary)
