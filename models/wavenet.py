@@ -127,8 +127,11 @@ def _sigmoid(x):
 
 
 @numba.njit(cache=True)
-def _step(t, x_value, b, state, inputs, cond, weights, logits_out):
-    """Advance sequence b by one input sample at time t; write next-sample logits."""
+def _step(t, x_value, b, state, inputs, cond, weights, logits_out, scratch):
+    """Advance sequence b by one input sample at time t; write next-sample logits.
+
+    scratch (5, width) holds the per-step vectors, so the hot loop allocates nothing.
+    """
     (in_w, in_b, dil_w, dil_b, res_w, res_b, skip_w, skip_b, post_w, post_b, logit_w, logit_b, dilations) = (
         weights
     )
@@ -137,16 +140,18 @@ def _step(t, x_value, b, state, inputs, cond, weights, logits_out):
     skip_channels = skip_w.shape[2]
     size = state.shape[2]
     inputs[b, t % size] = x_value
-    h = in_b.copy()
+    h = scratch[0, :channels]
+    h[:] = in_b
     for j in range(kernel):
         lag = kernel - 1 - j
         if t - lag >= 0:
             xv = inputs[b, (t - lag) % size]
             for c in range(channels):
                 h[c] += xv * in_w[j, 0, c]
-    skip = np.zeros(skip_channels, dtype=np.float32)
-    z = np.empty(2 * channels, dtype=np.float32)
-    gated = np.empty(channels, dtype=np.float32)
+    skip = scratch[1, :skip_channels]
+    skip[:] = 0.0
+    z = scratch[2, : 2 * channels]
+    gated = scratch[3, :channels]
     for layer in range(dilations.shape[0]):
         state[b, layer, t % size, :] = h
         d = dilations[layer]
@@ -163,18 +168,19 @@ def _step(t, x_value, b, state, inputs, cond, weights, logits_out):
         for c in range(channels):
             gated[c] = np.tanh(z[c]) * _sigmoid(z[channels + c])
         for o in range(channels):
-            acc = res_b[layer, o]
-            for c in range(channels):
-                acc += gated[c] * res_w[layer, c, o]
-            h[o] += acc
+            h[o] += res_b[layer, o]
         for o in range(skip_channels):
-            acc = skip_b[layer, o]
-            for c in range(channels):
-                acc += gated[c] * skip_w[layer, c, o]
-            skip[o] += acc
+            skip[o] += skip_b[layer, o]
+        for c in range(channels):  # rows of the 1x1 weights are contiguous
+            v = gated[c]
+            for o in range(channels):
+                h[o] += v * res_w[layer, c, o]
+            for o in range(skip_channels):
+                skip[o] += v * skip_w[layer, c, o]
     for c in range(skip_channels):
         skip[c] = max(skip[c], 0.0)
-    post = post_b.copy()
+    post = scratch[4, : post_b.shape[0]]
+    post[:] = post_b
     for c in range(skip_channels):
         for o in range(post.shape[0]):
             post[o] += skip[c] * post_w[c, o]
@@ -188,14 +194,22 @@ def _step(t, x_value, b, state, inputs, cond, weights, logits_out):
 
 
 @numba.njit(cache=True)
+def _scratch(weights):
+    """Room for the widest per-step vector: gates (2C), skips (S) or the post layer."""
+    width = max(2 * weights[0].shape[2], weights[6].shape[2], weights[9].shape[0])
+    return np.empty((5, width), dtype=np.float32)
+
+
+@numba.njit(cache=True)
 def _feed(t0, x, state, inputs, cond, weights, logits):
     """Run known inputs x (batch, steps) from time t0; logits (batch, steps, Q) if wanted."""
     batch, steps = x.shape
-    scratch = np.empty(logits.shape[2] if logits.ndim == 3 else 1, dtype=np.float32)
+    unused = np.empty(logits.shape[2], dtype=np.float32)
+    scratch = _scratch(weights)
     for t in range(steps):
         for b in range(batch):
-            out = logits[b, t] if logits.shape[1] == steps else scratch
-            _step(t0 + t, x[b, t], b, state, inputs, cond, weights, out)
+            out = logits[b, t] if logits.shape[1] == steps else unused
+            _step(t0 + t, x[b, t], b, state, inputs, cond, weights, out, scratch)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -210,9 +224,10 @@ def _sample(t0, current, uniforms, temperature, state, inputs, cond, weights, n_
     mu = n_classes - 1
     for b in numba.prange(batch):
         logits = np.empty(n_classes, dtype=np.float32)
+        scratch = _scratch(weights)
         value = current[b]
         for i in range(n_samples):
-            _step(t0 + i, value, b, state, inputs, cond, weights, logits)
+            _step(t0 + i, value, b, state, inputs, cond, weights, logits, scratch)
             top = logits.max()
             total = 0.0
             for q in range(n_classes):
