@@ -6,8 +6,9 @@ CORES ?= 8
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := ffmpeg fluidsynth fluid-soundfont-gm
+TF_VERSION := $(shell sed -n 's/^tensorflow-cpu==//p' requirements.txt)
 
-.PHONY: setup system run slurm test lint benchmarks clean
+.PHONY: setup system gpu run slurm test lint benchmarks clean
 
 setup: system $(VENV)/.installed
 
@@ -27,6 +28,13 @@ $(VENV)/.installed: requirements.txt requirements-slurm.txt pyproject.toml
 	# the SLURM plugin stays off the default path: loaded only with PYTHONPATH=$(VENV)/slurm-plugin
 	$(BIN)/python -m pip install -q --no-deps --target $(VENV)/slurm-plugin -r requirements-slurm.txt
 	touch $@
+
+# On a CUDA machine: the same environment with TensorFlow's GPU build (both ship the `tensorflow`
+# module, so the CPU build goes first).
+gpu: setup
+	$(BIN)/python -m pip uninstall -q -y tensorflow-cpu
+	$(BIN)/python -m pip install -q "tensorflow[and-cuda]==$(TF_VERSION)"
+	$(BIN)/python -c "import tensorflow as tf; print('GPUs:', tf.config.list_physical_devices('GPU'))"
 
 run: setup
 	$(BIN)/snakemake --cores $(CORES) results/samples

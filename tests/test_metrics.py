@@ -2,7 +2,13 @@ import numpy as np
 
 from workflow_scripts.compute_metrics import chroma, describe, power_spectrum, silent_runs
 
-CFG = {"silence_threshold": 0.001, "frame_seconds": 0.1, "fft_size": 2048}
+CFG = {
+    "silence_threshold": 0.001,
+    "frame_seconds": 0.1,
+    "fft_size": 2048,
+    "tonal_peak_db": 10,
+    "tonal_floor_hz": 500,
+}
 RATE = 16000
 
 
@@ -49,3 +55,40 @@ def test_real_baseline_repeats_short_audio_instead_of_padding_silence(tmp_path):
     segment = real_segment([{"wav": str(tmp_path / "a.wav")}], 3 * RATE)
     assert len(segment) == 3 * RATE
     assert silent_runs(segment, 0.001)[1] < 10
+
+
+def shaped_noise(audio, rng, smooth_hz=300.0):
+    """Noise with audio's spectral envelope (smoothed magnitude, random phase): notes removed."""
+    spectrum = np.abs(np.fft.rfft(audio))
+    width = int(smooth_hz * len(audio) / RATE)
+    envelope = np.convolve(spectrum, np.ones(width) / width, mode="same")
+    phase = np.exp(2j * np.pi * rng.random(len(spectrum)))
+    return np.fft.irfft(envelope * phase, n=len(audio)).astype(np.float32)
+
+
+def test_tonal_fraction_hears_notes_where_spectral_distance_hears_only_the_envelope():
+    rng = np.random.default_rng(2)
+    # a melody of decaying harmonic notes over a quiet floor, like a piano recording
+    notes = []
+    for f0 in (220.0, 247.0, 262.0, 294.0, 330.0, 349.0, 392.0, 440.0):
+        t = np.arange(RATE // 2) / RATE
+        note = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, 9)) * np.exp(-3 * t)
+        notes.append(0.2 * note)
+    music = (np.concatenate(notes) + rng.normal(0, 0.001, 4 * RATE)).astype(np.float32)
+    ref_power = power_spectrum(music, 2048)
+    imitation = shaped_noise(music, rng)
+    white = rng.normal(0, 0.1, 4 * RATE).astype(np.float32)
+    real, fake, noise = (describe(a, RATE, ref_power, CFG) for a in (music, imitation, white))
+    assert real["tonal_fraction"] > 0.8
+    assert fake["tonal_fraction"] < 0.2 and noise["tonal_fraction"] < 0.05
+    # the envelope imitation fools the spectral distance (closer than white noise by far) ...
+    assert fake["spectral_distance_db"] < 0.5 * noise["spectral_distance_db"]
+    # ... but not the tonal fraction
+    assert real["tonal_fraction"] - fake["tonal_fraction"] > 0.6
+
+
+def test_a_constant_offset_counts_as_silence_not_as_sound():
+    offset = np.full(2 * RATE, 0.01, np.float32)
+    stats = describe(offset, RATE, power_spectrum(sine(440, 2.0), 2048), CFG)
+    assert stats["silent_fraction"] == 1.0 and stats["longest_silence_s"] == 2.0
+    assert stats["tonal_fraction"] == 0.0

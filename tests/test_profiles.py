@@ -41,12 +41,31 @@ def test_conda_envs_pin_the_same_versions_as_requirements():
     assert {f"envs/{u}" for u in used} == set(re.findall(r'"\.\./(envs/[\w.]+)"', rules))
 
 
-def test_training_declares_gpu_resource_from_config():
-    text = (REPO / "rules" / "train.smk").read_text()
-    assert re.search(r"rule train_model:.*?resources:.*?gpu=GPUS", text, flags=re.S)
+def planned_resources(workdir) -> dict[str, set[str]]:
+    """rule -> the `resources:` lines of its jobs in a dry run of the main target."""
+    out = snakemake(workdir, "--dry-run", "--cores", "2", "results/samples").stdout
+    found: dict[str, set[str]] = {}
+    for block in re.split(r"\n\s*\n", out):
+        rule = re.search(r"^(?:local)?rule (\w+):", block, flags=re.M)
+        resources = re.search(r"^\s*resources: (.*)$", block, flags=re.M)
+        if rule and resources:
+            found.setdefault(rule.group(1), set()).add(resources.group(1))
+    return found
+
+
+def test_training_gpus_reach_exactly_the_training_jobs_as_a_gpu_resource(tmp_path):
+    cfg = tiny_config()
+    for gpus in (1, 0):
+        cfg["training"]["gpus"] = gpus
+        write_config(tmp_path, cfg)
+        planned = planned_resources(tmp_path)
+        assert {"train_model", "make_shards", "generate_samples"} <= set(planned)
+        for rule, lines in planned.items():
+            asks = {bool(re.search(r"\bgpu=1\b", line)) for line in lines}
+            assert asks == {gpus == 1 and rule == "train_model"}, (rule, lines)
     profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
     assert profile["executor"] == "slurm"
-    assert "slurm_extra" not in str(profile)
+    assert "slurm_extra" not in str(profile)  # GPUs go through the gpu resource, nothing else
 
 
 @pytest.fixture(scope="module")
@@ -62,33 +81,57 @@ def slurm_cluster():
     subprocess.run(["bash", str(SLURM_LOCAL), "down"], capture_output=True)
 
 
-@pytest.mark.slow
-def test_tiny_workflow_runs_to_completion_through_the_slurm_profile(tmp_path, slurm_cluster, monkeypatch):
+SLURM_FLAGS = (
+    "--profile",
+    str(REPO / "profiles" / "slurm"),
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+    "--seconds-between-status-checks",
+    "2",
+)
+
+
+@pytest.fixture(scope="module")
+def slurm_run(tmp_path_factory, slurm_cluster):
+    """The tiny workflow run through the slurm profile: (workdir, config, snakemake's output)."""
+    workdir = tmp_path_factory.mktemp("slurm")
     cfg = tiny_config()
     cfg["datasets"] = {"piano": cfg["datasets"]["piano"]}
     cfg["models"] = {"seq2seq": cfg["models"]["seq2seq"]}
     cfg["generation"]["durations"] = [1]
-    write_config(tmp_path, cfg)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(PLUGIN_DIR), os.environ.get("PYTHONPATH", "")]))
-    result = snakemake(
-        tmp_path,
-        "--profile",
-        str(REPO / "profiles" / "slurm"),
-        "--slurm-status-command",
-        "squeue",
-        "--slurm-init-seconds-before-status-checks",
-        "2",
-        "--seconds-between-status-checks",
-        "2",
-        "results/samples",
-    )
-    out = result.stdout + result.stderr
+    write_config(workdir, cfg)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", os.pathsep.join([str(PLUGIN_DIR), os.environ.get("PYTHONPATH", "")]))
+        result = snakemake(workdir, *SLURM_FLAGS, "results/samples")
+    return workdir, cfg, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_tiny_workflow_runs_to_completion_through_the_slurm_profile(slurm_run):
+    workdir, _, out = slurm_run
     assert "submitted with SLURM jobid" in out
-    index = pd.read_csv(tmp_path / "results" / "samples" / "index.csv")
+    index = pd.read_csv(workdir / "results" / "samples" / "index.csv")
     assert (
-        list(index["model"]) == ["seq2seq"]
-        and (tmp_path / "results" / "samples" / index["file"][0]).is_file()
+        list(index["model"]) == ["seq2seq"] and (workdir / "results" / "samples" / index["file"][0]).is_file()
     )
     submitted = set(re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+)", out))
     assert len(submitted) >= 8  # every job went through sbatch, none ran locally
     assert "localrule" not in out
+
+
+@pytest.mark.slow
+def test_training_gpus_become_an_sbatch_gpu_request(slurm_run, monkeypatch):
+    """This cluster has no GPU, so SLURM itself refuses the request: proof that it was made."""
+    workdir, cfg, _ = slurm_run
+    cfg = dict(cfg, training=dict(cfg["training"], gpus=1))
+    write_config(workdir, cfg)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(PLUGIN_DIR), os.environ.get("PYTHONPATH", "")]))
+    target = "results/models/piano/seq2seq/model.json"
+    result = snakemake(workdir, *SLURM_FLAGS, "--forcerun", "train_model", target, check=False)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    calls = re.findall(r"sbatch call:\s*\n\s*(sbatch .*)", out)
+    assert len(calls) == 1 and "--gpus=1" in calls[0] and "train_model" in calls[0], out[-3000:]
+    assert "Invalid generic resource" in out

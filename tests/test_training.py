@@ -7,6 +7,7 @@ import time
 import h5py
 import numpy as np
 import pandas as pd
+import pytest
 import soundfile as sf
 
 from sonata.windows import WindowScheme
@@ -175,3 +176,67 @@ def test_wavenet_trains_with_composer_conditioning_from_shard_attributes(tmp_pat
     )
     assert facts["conditions"] == ["Bach", "Haydn"] and facts["receptive_field"] == 9
     assert np.isfinite(pd.read_csv(tmp_path / "h.csv")["val_loss"]).all()
+
+
+WAVENET_SMALL = {
+    "architecture": "wavenet",
+    "layers_per_stack": 3,
+    "stacks": 1,
+    "kernel_size": 2,
+    "residual_channels": 8,
+    "skip_channels": 8,
+    "quantization_channels": 64,
+    "chunk": 16,
+    "learning_rate": 0.01,
+    "batch_size": 4,
+}
+
+
+def test_mixed_precision_computes_in_float16_but_keeps_weights_logits_and_loss_float32():
+    """The GPU path's numerics, run on the CPU: float16 layers, float32 outputs, loss scaling."""
+    import keras
+
+    from models.wavenet import WaveNetWeights
+    from workflow_scripts.train_model import build_model
+
+    rng = np.random.default_rng(0)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model, trainer = build_model(WAVENET_SMALL, {}, 0)
+        s2s, s2s_trainer = build_model(SEQ2SEQ, {"input_length": 16, "target_length": 16}, 0)
+        assert model.get_layer("dilated_0").compute_dtype == "float16"
+        assert s2s.get_layer("encoder_lstm").compute_dtype == "float16"
+        for fitted in (trainer, s2s_trainer):
+            assert fitted.output.dtype == "float32"  # softmax / squared error in float32
+            assert type(fitted.optimizer).__name__ == "LossScaleOptimizer"
+            assert all(v.dtype == "float32" for v in fitted.trainable_variables)
+        x = rng.uniform(-1, 1, (8, 9 - 1 + 16, 1)).astype("float32")
+        y = rng.integers(0, 64, (8, 16))
+        losses = trainer.fit(x, y, epochs=2, batch_size=4, verbose=0).history["loss"]
+        seq = rng.uniform(-1, 1, (8, 16, 1)).astype("float32")
+        s2s_losses = s2s_trainer.fit([seq, seq], seq, epochs=2, batch_size=4, verbose=0).history["loss"]
+        assert np.isfinite(losses + s2s_losses).all()
+        mixed_logits = np.asarray(model.predict(x, verbose=0))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    # weights trained in mixed precision serve float32 evaluation and generation unchanged
+    plain, _ = build_model(WAVENET_SMALL, {}, 0)
+    plain.set_weights(model.get_weights())
+    np.testing.assert_allclose(np.asarray(plain.predict(x, verbose=0)), mixed_logits, atol=0.05)
+    assert all(a.dtype == np.float32 for a in WaveNetWeights(plain, WAVENET_SMALL).arrays()[:-1])
+
+
+def test_a_job_that_asked_for_a_gpu_fails_naming_the_setting_when_none_is_visible(caplog):
+    import tensorflow as tf
+
+    from sonata import SonataError
+    from workflow_scripts.train_model import configure_tensorflow
+
+    if tf.config.list_physical_devices("GPU"):
+        assert configure_tensorflow(1, False, 1).startswith("GPU x")
+        return
+    with pytest.raises(SonataError, match=r"training\.gpus is 1 .*training\.gpus: 0"):
+        configure_tensorflow(1, False, 1)
+    with caplog.at_level("WARNING", logger="sonata.train"):
+        assert configure_tensorflow(1, True, 0) == "CPU (1 threads), float32"
+    assert "mixed_precision ignored" in caplog.text

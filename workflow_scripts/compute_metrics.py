@@ -48,6 +48,44 @@ def chroma(power: np.ndarray, rate: int, fft_size: int) -> np.ndarray:
     return profile / total if total > 1e-12 else np.full(12, 1 / 12)
 
 
+def tonal_fraction(
+    audio: np.ndarray,
+    rate: int,
+    fft_size: int,
+    silence_threshold: float,
+    peak_db: float,
+    floor_hz: float,
+    batch_frames: int = 64,
+) -> float:
+    """Share of a frame's energy in spectral peaks standing peak_db over the local median floor.
+
+    Notes make narrow peaks; noise, however its spectrum is shaped, does not: real recordings
+    score near 1, white noise near 0. Median over sounding frames (their spread above
+    silence_threshold, so a DC offset is not sound) within the pitch range; 0 when none sound.
+    """
+    hop = fft_size // 2
+    if len(audio) < fft_size:
+        audio = np.pad(audio, (0, fft_size - len(audio)))
+    frames = np.lib.stride_tricks.sliding_window_view(audio, fft_size)[::hop]
+    frames = frames[frames.std(axis=1) >= silence_threshold]
+    if len(frames) == 0:
+        return 0.0
+    freqs = np.fft.rfftfreq(fft_size, 1.0 / rate)
+    band = (freqs >= PITCH_RANGE_HZ[0]) & (freqs <= min(PITCH_RANGE_HZ[1], rate / 2))
+    half = max(1, int(round(floor_hz / 2 / (rate / fft_size))))
+    ratio = 10 ** (peak_db / 10)
+    window = np.hanning(fft_size).astype(np.float32)
+    shares = []
+    for start in range(0, len(frames), batch_frames):  # bounded memory on long pieces
+        power = np.abs(np.fft.rfft(frames[start : start + batch_frames] * window, axis=1)) ** 2
+        padded = np.pad(power, ((0, 0), (half, half)), mode="reflect")
+        floor = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=1), axis=2)
+        power, floor = power[:, band], floor[:, band]
+        peaks = np.where(power > ratio * floor, power, 0.0).sum(axis=1)
+        shares.append(peaks / np.maximum(power.sum(axis=1), 1e-20))
+    return float(np.median(np.concatenate(shares)))
+
+
 def spectral_distance_db(power: np.ndarray, reference: np.ndarray) -> float:
     """RMS difference of the two log spectra in dB (floored at -100 dB)."""
     a = 10 * np.log10(np.maximum(power, 1e-10))
@@ -57,7 +95,9 @@ def spectral_distance_db(power: np.ndarray, reference: np.ndarray) -> float:
 
 def describe(audio: np.ndarray, rate: int, reference_power: np.ndarray, metrics_cfg: dict) -> dict:
     fft_size = int(metrics_cfg["fft_size"])
-    silent_fraction, longest = silent_runs(audio, metrics_cfg["silence_threshold"])
+    threshold = float(metrics_cfg["silence_threshold"])
+    # a constant offset is inaudible: silence is judged around the piece's mean
+    silent_fraction, longest = silent_runs(audio - audio.mean(), threshold)
     rms = rms_curve(audio, max(1, int(metrics_cfg["frame_seconds"] * rate)))
     power = power_spectrum(audio, fft_size)
     return {
@@ -70,6 +110,14 @@ def describe(audio: np.ndarray, rate: int, reference_power: np.ndarray, metrics_
         "spectral_distance_db": spectral_distance_db(power, reference_power),
         "chroma_distance": float(
             0.5 * np.abs(chroma(power, rate, fft_size) - chroma(reference_power, rate, fft_size)).sum()
+        ),
+        "tonal_fraction": tonal_fraction(
+            audio,
+            rate,
+            fft_size,
+            threshold,
+            float(metrics_cfg["tonal_peak_db"]),
+            float(metrics_cfg["tonal_floor_hz"]),
         ),
     }
 

@@ -153,9 +153,12 @@ def build_report(
         "border-bottom:1px solid #ddd}img{max-width:100%}audio{width:100%}</style></head><body>"
         "<h1>sonata: generated classical music</h1><p>Every piece below was composed by a model "
         "trained on raw audio, continuing a short primer of held-out real audio. Silent fraction "
-        "and longest silence flag the report's WaveNet failure (sound, then silence); spectral and "
-        "chroma distances compare each piece with the held-out test audio; the baselines show "
-        "silence, noise and real audio on the same scales.</p>" + "\n".join(sections) + "</body></html>"
+        "and longest silence flag the report's WaveNet failure (sound, then silence); tonal fraction "
+        "(energy in note-like spectral peaks: real music near 1, noise near 0) tells notes from "
+        "noise; spectral and chroma distances compare each piece with the held-out test audio; "
+        "the baselines show silence, noise and real audio on the same scales.</p>"
+        + "\n".join(sections)
+        + "</body></html>"
     )
     return page
 

@@ -8,13 +8,17 @@ import sys
 import time
 from pathlib import Path
 
+from sonata import SonataError
 from sonata.audio import atomic_path
 
 log = logging.getLogger("sonata.train")
 
 
-def configure_tensorflow(threads: int, mixed_precision: bool) -> str:
-    """Pin CPU threads; use the GPU when TensorFlow sees one. Returns the device used."""
+def configure_tensorflow(threads: int, mixed_precision: bool, gpus_requested: int = 0) -> str:
+    """Pin CPU threads; use the GPU when TensorFlow sees one. Returns the device used.
+
+    A job that asked the scheduler for GPUs fails rather than train for hours on the CPU.
+    """
     import keras
     import tensorflow as tf
 
@@ -24,11 +28,26 @@ def configure_tensorflow(threads: int, mixed_precision: bool) -> str:
     except RuntimeError:  # TensorFlow already started in this process (tests, benchmarks)
         log.info("TensorFlow already initialised; keeping its thread settings")
     gpus = tf.config.list_physical_devices("GPU")
+    if gpus_requested and not gpus:
+        raise SonataError(
+            f"training.gpus is {gpus_requested} but TensorFlow sees no GPU "
+            f"(CUDA build: {tf.test.is_built_with_cuda()}, "
+            f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')}). "
+            "Install a CUDA build (pip install 'tensorflow[and-cuda]', see envs/tensorflow.yaml) "
+            "and run on a GPU node, or set training.gpus: 0 to train on the CPU."
+        )
     for gpu in gpus:
-        tf.config.experimental.set_memory_growth(gpu, True)
-    if gpus and mixed_precision:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised in this process
+            log.info("GPU already initialised; keeping its memory settings")
+    if mixed_precision and gpus:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    return f"GPU x{len(gpus)}" if gpus else f"CPU ({threads} threads)"
+    elif mixed_precision:
+        log.warning("training.mixed_precision ignored: float16 only pays on a GPU; training in float32")
+    policy = keras.mixed_precision.global_policy().name
+    where = f"GPU x{len(gpus)}" if gpus else f"CPU ({threads} threads)"
+    return f"{where}, {policy}"
 
 
 def build_model(model_cfg: dict, scheme: dict, n_conditions: int):
@@ -45,7 +64,8 @@ def build_model(model_cfg: dict, scheme: dict, n_conditions: int):
 
     model = build_wavenet(model_cfg, n_conditions)
     rf = receptive_field(model_cfg)
-    cropped = keras.layers.Cropping1D((rf - 1, 0), name="full_context")(model.output)
+    # float32 like the logits: under mixed_float16 a float16 crop would undo their float32 softmax
+    cropped = keras.layers.Cropping1D((rf - 1, 0), name="full_context", dtype="float32")(model.output)
     trainer = keras.Model(model.inputs, cropped, name="wavenet_trainer")
     trainer.compile(
         optimizer=keras.optimizers.Adam(model_cfg["learning_rate"]),
@@ -67,7 +87,9 @@ def train(
     work_dir: str,
 ) -> dict:
     """Fit with checkpoints in work_dir; a rerun after a kill resumes from the last epoch."""
-    device = configure_tensorflow(int(training_cfg["threads"]), bool(training_cfg["mixed_precision"]))
+    device = configure_tensorflow(
+        int(training_cfg["threads"]), bool(training_cfg["mixed_precision"]), int(training_cfg["gpus"])
+    )
     import keras
 
     from models.conditioning import condition_labels, condition_vocabulary
