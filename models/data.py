@@ -124,4 +124,5 @@ def training_dataset(
                 return (x, tf.reshape(c, [-1, 1])), y
             return x, y
 
-    return ds.map(to_pairs, num_parallel_calls=1).prefetch(2)
+    # prefetch keeps a GPU fed while the next batch is read; it never reorders batches
+    return ds.map(to_pairs, num_parallel_calls=1).prefetch(tf.data.AUTOTUNE)
