@@ -8,6 +8,7 @@ CFG = {
     "fft_size": 2048,
     "tonal_peak_db": 10,
     "tonal_floor_hz": 500,
+    "change_seconds": 1.0,
 }
 RATE = 16000
 
@@ -92,3 +93,16 @@ def test_a_constant_offset_counts_as_silence_not_as_sound():
     stats = describe(offset, RATE, power_spectrum(sine(440, 2.0), 2048), CFG)
     assert stats["silent_fraction"] == 1.0 and stats["longest_silence_s"] == 2.0
     assert stats["tonal_fraction"] == 0.0
+
+
+def test_chroma_change_tells_a_moving_melody_from_a_loop_and_from_noise():
+    rng = np.random.default_rng(3)
+    melody = np.concatenate([sine(f, 1.0) + sine(1.5 * f, 1.0, 0.1) for f in (262.0, 330.0, 392.0, 494.0)])
+    loop = np.tile(melody[:128], len(melody) // 128)  # a seq2seq fixed point: one block for ever
+    white = rng.normal(0, 0.1, len(melody)).astype(np.float32)
+    ref_power = power_spectrum(melody, 2048)
+    moving, looping, noise = (
+        describe(a, RATE, ref_power, CFG)["chroma_change"] for a in (melody, loop, white)
+    )
+    assert moving > 0.5
+    assert looping < 1e-6 and noise < 0.1

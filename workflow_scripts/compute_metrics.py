@@ -86,6 +86,23 @@ def tonal_fraction(
     return float(np.median(np.concatenate(shares)))
 
 
+def chroma_change(
+    audio: np.ndarray, rate: int, fft_size: int, silence_threshold: float, seconds: float
+) -> float:
+    """Mean total-variation distance between the chroma of consecutive sounding segments.
+
+    Music moves from chord to chord; a drone, a loop or stationary noise does not (near 0).
+    """
+    n = max(fft_size, int(seconds * rate))
+    segments = [audio[i : i + n] for i in range(0, len(audio) - n + 1, n)]
+    profiles = [
+        chroma(power_spectrum(s, fft_size), rate, fft_size) for s in segments if s.std() >= silence_threshold
+    ]
+    if len(profiles) < 2:
+        return 0.0
+    return float(np.mean(0.5 * np.abs(np.diff(np.asarray(profiles), axis=0)).sum(axis=1)))
+
+
 def spectral_distance_db(power: np.ndarray, reference: np.ndarray) -> float:
     """RMS difference of the two log spectra in dB (floored at -100 dB)."""
     a = 10 * np.log10(np.maximum(power, 1e-10))
@@ -118,6 +135,9 @@ def describe(audio: np.ndarray, rate: int, reference_power: np.ndarray, metrics_
             threshold,
             float(metrics_cfg["tonal_peak_db"]),
             float(metrics_cfg["tonal_floor_hz"]),
+        ),
+        "chroma_change": chroma_change(
+            audio, rate, fft_size, threshold, float(metrics_cfg["change_seconds"])
         ),
     }
 

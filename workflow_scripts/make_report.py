@@ -76,6 +76,33 @@ def plot_rms(curves: dict[str, np.ndarray], frame_seconds: float, title: str, pa
     plt.close(fig)
 
 
+MUSICALITY = {
+    "sounding": "sounding (1 - silent fraction)",
+    "tonal_fraction": "notes (tonal fraction)",
+    "chroma_change": "movement (chroma change)",
+}
+
+
+def plot_musicality(metrics: pd.DataFrame, title: str, path: Path) -> None:
+    """Does it sound, does it hold notes, does it move: pieces beside silence, noise and real audio."""
+    plt = _pyplot()
+    rows = metrics.assign(
+        sounding=1.0 - metrics["silent_fraction"],
+        label=[f"{m} {s:g}s" for m, s in zip(metrics["model"], metrics["seconds"])],
+    ).iloc[::-1]
+    colours = ["#1f4e79" if kind == "generated" else "#bbbbbb" for kind in rows["kind"]]
+    fig, axes = plt.subplots(1, 3, figsize=(10, 0.3 * len(rows) + 1.2), sharey=True)
+    for ax, (column, name) in zip(axes, MUSICALITY.items()):
+        ax.barh(rows["label"], rows[column], color=colours)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"{title} (blue: generated, grey: baselines)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def _table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="t")
 
@@ -134,6 +161,11 @@ def build_report(
         rms_png = plots / f"{dataset}_rms.png"
         plot_rms(curves, frame_seconds, f"{dataset}: loudness over time", rms_png)
         parts.append(f'<h3>Loudness over time</h3><img src="plots/{rms_png.name}" alt="RMS">')
+        musicality_png = plots / f"{dataset}_musicality.png"
+        plot_musicality(metrics[metrics["dataset"] == dataset], dataset, musicality_png)
+        parts.append(
+            f'<h3>Sound, notes, movement</h3><img src="plots/{musicality_png.name}" alt="musicality">'
+        )
         parts.append(
             "<h3>Metrics (generated pieces and baselines)</h3>"
             + _table(
@@ -155,10 +187,10 @@ def build_report(
         "trained on raw audio, continuing a short primer of held-out real audio. Silent fraction "
         "and longest silence flag the report's WaveNet failure (sound, then silence); tonal fraction "
         "(energy in note-like spectral peaks: real music near 1, noise near 0) tells notes from "
-        "noise; spectral and chroma distances compare each piece with the held-out test audio; "
-        "the baselines show silence, noise and real audio on the same scales.</p>"
-        + "\n".join(sections)
-        + "</body></html>"
+        "noise; chroma change (how far the pitch-class profile moves from second to second) tells "
+        "music that moves from drones, loops and stationary noise; spectral and chroma distances "
+        "compare each piece with the held-out test audio; the baselines show silence, noise and "
+        "real audio on the same scales.</p>" + "\n".join(sections) + "</body></html>"
     )
     return page
 
