@@ -8,6 +8,7 @@ CFG = {
     "fft_size": 2048,
     "tonal_peak_db": 10,
     "tonal_floor_hz": 500,
+    "tonal_band_db": 30,
     "change_seconds": 1.0,
 }
 RATE = 16000
@@ -86,6 +87,13 @@ def test_tonal_fraction_hears_notes_where_spectral_distance_hears_only_the_envel
     assert fake["spectral_distance_db"] < 0.5 * noise["spectral_distance_db"]
     # ... but not the tonal fraction
     assert real["tonal_fraction"] - fake["tonal_fraction"] > 0.6
+
+
+def test_one_loud_hum_over_noise_is_not_music():
+    """An undertrained WaveNet's typical output: a steady low tone over broadband noise."""
+    hum = sine(150.0, 4.0, 0.5) + np.random.default_rng(4).normal(0, 0.05, 4 * RATE).astype(np.float32)
+    stats = describe(hum, RATE, power_spectrum(hum, 2048), CFG)
+    assert 0.05 < stats["tonal_fraction"] < 0.3  # one octave of six holds a note
 
 
 def test_a_constant_offset_counts_as_silence_not_as_sound():

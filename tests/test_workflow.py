@@ -35,7 +35,7 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     assert {"silence", "noise", "real (validation audio)"} <= set(metrics["model"])
     assert metrics.loc[metrics["model"] == "silence", "silent_fraction"].eq(1.0).all()
     # the rendered corpus holds notes: its real audio is tonal where noise is not
-    assert (metrics.loc[metrics["model"] == "real (validation audio)", "tonal_fraction"] > 0.8).all()
+    assert (metrics.loc[metrics["model"] == "real (validation audio)", "tonal_fraction"] > 0.6).all()
     assert (metrics.loc[metrics["model"] == "noise", "tonal_fraction"] < 0.1).all()
     evaluation = pd.read_csv(samples / "evaluation.csv")
     assert {"mse", "nll_bits_per_sample"} <= set(evaluation["metric"])

@@ -55,13 +55,16 @@ def tonal_fraction(
     silence_threshold: float,
     peak_db: float,
     floor_hz: float,
+    band_db: float,
     batch_frames: int = 64,
 ) -> float:
     """Share of a frame's energy in spectral peaks standing peak_db over the local median floor.
 
     Notes make narrow peaks; noise, however its spectrum is shaped, does not: real recordings
-    score near 1, white noise near 0. Median over sounding frames (their spread above
-    silence_threshold, so a DC offset is not sound) within the pitch range; 0 when none sound.
+    score near 1, white noise near 0. The share is taken per octave of the pitch range and
+    averaged over the octaves within band_db of the loudest, so one loud hum over noise counts
+    as one octave, not as music. Median over sounding frames (their spread above
+    silence_threshold, so a DC offset is not sound); 0 when none sound.
     """
     hop = fft_size // 2
     if len(audio) < fft_size:
@@ -71,7 +74,10 @@ def tonal_fraction(
     if len(frames) == 0:
         return 0.0
     freqs = np.fft.rfftfreq(fft_size, 1.0 / rate)
-    band = (freqs >= PITCH_RANGE_HZ[0]) & (freqs <= min(PITCH_RANGE_HZ[1], rate / 2))
+    top = min(PITCH_RANGE_HZ[1], rate / 2)
+    edges = PITCH_RANGE_HZ[0] * 2.0 ** np.arange(int(np.log2(top / PITCH_RANGE_HZ[0])) + 1)
+    octave = np.digitize(freqs, edges) - 1  # -1 below the range, len(edges) - 1 above it
+    masks = [octave == k for k in range(len(edges) - 1)]
     half = max(1, int(round(floor_hz / 2 / (rate / fft_size))))
     ratio = 10 ** (peak_db / 10)
     window = np.hanning(fft_size).astype(np.float32)
@@ -80,9 +86,13 @@ def tonal_fraction(
         power = np.abs(np.fft.rfft(frames[start : start + batch_frames] * window, axis=1)) ** 2
         padded = np.pad(power, ((0, 0), (half, half)), mode="reflect")
         floor = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=1), axis=2)
-        power, floor = power[:, band], floor[:, band]
-        peaks = np.where(power > ratio * floor, power, 0.0).sum(axis=1)
-        shares.append(peaks / np.maximum(power.sum(axis=1), 1e-20))
+        peaks = np.where(power > ratio * floor, power, 0.0)
+        total = np.stack([power[:, m].sum(axis=1) for m in masks], axis=1)
+        tonal = np.stack([peaks[:, m].sum(axis=1) for m in masks], axis=1)
+        live = total >= total.max(axis=1, keepdims=True) * 10 ** (-band_db / 10)
+        live &= total > 0
+        share = np.where(live, tonal / np.maximum(total, 1e-30), 0.0).sum(axis=1)
+        shares.append(share / np.maximum(live.sum(axis=1), 1))
     return float(np.median(np.concatenate(shares)))
 
 
@@ -135,6 +145,7 @@ def describe(audio: np.ndarray, rate: int, reference_power: np.ndarray, metrics_
             threshold,
             float(metrics_cfg["tonal_peak_db"]),
             float(metrics_cfg["tonal_floor_hz"]),
+            float(metrics_cfg["tonal_band_db"]),
         ),
         "chroma_change": chroma_change(
             audio, rate, fft_size, threshold, float(metrics_cfg["change_seconds"])
