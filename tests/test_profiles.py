@@ -81,6 +81,11 @@ def slurm_cluster():
     subprocess.run(["bash", str(SLURM_LOCAL), "down"], capture_output=True)
 
 
+def plugin_pythonpath() -> str:
+    """PYTHONPATH that lets snakemake find the slurm plugin kept out of the main venv."""
+    return os.pathsep.join([str(PLUGIN_DIR), os.environ.get("PYTHONPATH", "")])
+
+
 SLURM_FLAGS = (
     "--profile",
     str(REPO / "profiles" / "slurm"),
@@ -103,7 +108,7 @@ def slurm_run(tmp_path_factory, slurm_cluster):
     cfg["generation"]["durations"] = [1]
     write_config(workdir, cfg)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTHONPATH", os.pathsep.join([str(PLUGIN_DIR), os.environ.get("PYTHONPATH", "")]))
+        patch.setenv("PYTHONPATH", plugin_pythonpath())
         result = snakemake(workdir, *SLURM_FLAGS, "results/samples")
     return workdir, cfg, result.stdout + result.stderr
 
@@ -127,7 +132,7 @@ def test_training_gpus_become_an_sbatch_gpu_request(slurm_run, monkeypatch):
     workdir, cfg, _ = slurm_run
     cfg = dict(cfg, training=dict(cfg["training"], gpus=1))
     write_config(workdir, cfg)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(PLUGIN_DIR), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("PYTHONPATH", plugin_pythonpath())
     target = "results/models/piano/seq2seq/model.json"
     result = snakemake(workdir, *SLURM_FLAGS, "--forcerun", "train_model", target, check=False)
     out = result.stdout + result.stderr

@@ -22,6 +22,18 @@ SEQ2SEQ = {
     "learning_rate": 0.01,
     "batch_size": 16,
 }
+WAVENET_SMALL = {
+    "architecture": "wavenet",
+    "layers_per_stack": 3,
+    "stacks": 1,
+    "kernel_size": 2,
+    "residual_channels": 8,
+    "skip_channels": 8,
+    "quantization_channels": 64,
+    "chunk": 16,
+    "learning_rate": 0.01,
+    "batch_size": 4,
+}
 TRAINING = {
     "epochs": 6,
     "steps_per_epoch": 40,
@@ -140,21 +152,15 @@ def test_wavenet_trains_with_composer_conditioning_from_shard_attributes(tmp_pat
     from sonata.windows import wavenet_scheme
     from workflow_scripts.train_model import train
 
-    model_cfg = {
-        "architecture": "wavenet",
-        "layers_per_stack": 3,
-        "stacks": 1,
-        "kernel_size": 2,
-        "residual_channels": 4,
-        "skip_channels": 8,
-        "quantization_channels": 32,
-        "chunk": 64,
-        "condition_on": ["composer"],
-        "trim_silence": False,
-        "silence_threshold": 0.001,
-        "learning_rate": 0.01,
-        "batch_size": 4,
-    }
+    model_cfg = dict(
+        WAVENET_SMALL,
+        residual_channels=4,
+        quantization_channels=32,
+        chunk=64,
+        condition_on=["composer"],
+        trim_silence=False,
+        silence_threshold=0.001,
+    )
     rows = make_shards(tmp_path, wavenet_scheme(model_cfg), ("Bach", "Haydn", "Haydn"), 1.0, 16)
     vocabulary = condition_vocabulary(rows, model_cfg)
     assert vocabulary == ["Bach", "Haydn"]
@@ -176,20 +182,6 @@ def test_wavenet_trains_with_composer_conditioning_from_shard_attributes(tmp_pat
     )
     assert facts["conditions"] == ["Bach", "Haydn"] and facts["receptive_field"] == 9
     assert np.isfinite(pd.read_csv(tmp_path / "h.csv")["val_loss"]).all()
-
-
-WAVENET_SMALL = {
-    "architecture": "wavenet",
-    "layers_per_stack": 3,
-    "stacks": 1,
-    "kernel_size": 2,
-    "residual_channels": 8,
-    "skip_channels": 8,
-    "quantization_channels": 64,
-    "chunk": 16,
-    "learning_rate": 0.01,
-    "batch_size": 4,
-}
 
 
 def test_mixed_precision_computes_in_float16_but_keeps_weights_logits_and_loss_float32():

@@ -28,12 +28,16 @@ def rms_curve(audio: np.ndarray, frame: int) -> np.ndarray:
     return np.sqrt(np.mean(audio[: n * frame].reshape(n, frame) ** 2, axis=1))
 
 
-def power_spectrum(audio: np.ndarray, fft_size: int) -> np.ndarray:
-    """Mean power per rfft bin over Hann frames at 50 % overlap (Welch)."""
+def analysis_frames(audio: np.ndarray, fft_size: int) -> np.ndarray:
+    """Frames of fft_size at 50 % overlap (a view); short audio is zero-padded to one frame."""
     if len(audio) < fft_size:
         audio = np.pad(audio, (0, fft_size - len(audio)))
-    hop = fft_size // 2
-    frames = np.lib.stride_tricks.sliding_window_view(audio, fft_size)[::hop]
+    return np.lib.stride_tricks.sliding_window_view(audio, fft_size)[:: fft_size // 2]
+
+
+def power_spectrum(audio: np.ndarray, fft_size: int) -> np.ndarray:
+    """Mean power per rfft bin over Hann frames at 50 % overlap (Welch)."""
+    frames = analysis_frames(audio, fft_size)
     spectra = np.abs(np.fft.rfft(frames * np.hanning(fft_size), axis=1)) ** 2
     return spectra.mean(axis=0)
 
@@ -66,10 +70,7 @@ def tonal_fraction(
     as one octave, not as music. Median over sounding frames (their spread above
     silence_threshold, so a DC offset is not sound); 0 when none sound.
     """
-    hop = fft_size // 2
-    if len(audio) < fft_size:
-        audio = np.pad(audio, (0, fft_size - len(audio)))
-    frames = np.lib.stride_tricks.sliding_window_view(audio, fft_size)[::hop]
+    frames = analysis_frames(audio, fft_size)
     frames = frames[frames.std(axis=1) >= silence_threshold]
     if len(frames) == 0:
         return 0.0
@@ -80,6 +81,7 @@ def tonal_fraction(
     masks = [octave == k for k in range(len(edges) - 1)]
     half = max(1, int(round(floor_hz / 2 / (rate / fft_size))))
     ratio = 10 ** (peak_db / 10)
+    band_floor = 10 ** (-band_db / 10)
     window = np.hanning(fft_size).astype(np.float32)
     shares = []
     for start in range(0, len(frames), batch_frames):  # bounded memory on long pieces
@@ -89,7 +91,7 @@ def tonal_fraction(
         peaks = np.where(power > ratio * floor, power, 0.0)
         total = np.stack([power[:, m].sum(axis=1) for m in masks], axis=1)
         tonal = np.stack([peaks[:, m].sum(axis=1) for m in masks], axis=1)
-        live = total >= total.max(axis=1, keepdims=True) * 10 ** (-band_db / 10)
+        live = total >= total.max(axis=1, keepdims=True) * band_floor
         live &= total > 0
         share = np.where(live, tonal / np.maximum(total, 1e-30), 0.0).sum(axis=1)
         shares.append(share / np.maximum(live.sum(axis=1), 1))
