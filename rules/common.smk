@@ -34,7 +34,10 @@ try:
     DATASETS = list(config["datasets"])
     ASSIGNMENT = {
         name: split_recordings(
-            select_recordings(RECORDINGS, name, cfg),
+            {
+                rid: RECORDINGS[rid].group
+                for rid in select_recordings(RECORDINGS, name, cfg)
+            },
             config["seed"],
             config["split"]["validation"],
             config["split"]["test"],
@@ -45,6 +48,7 @@ try:
 except SonataError as error:
     raise WorkflowError(f"sonata: {error}") from None
 
+EMBEDDED_PIECES = {int(p["id"]): p for p in config["corpus"]["embedded"]["pieces"]}
 MODELS = list(config["models"])
 DURATIONS = [f"{d:g}s" for d in config["generation"]["durations"]]
 EMBEDDED = config["corpus"]["source"] == "embedded"
@@ -61,6 +65,28 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     model="|".join(MODELS),
     scheme="|".join(SCHEMES),
+
+
+def embedded_soundfont(wildcards):
+    """The soundfont as an input, so that replacing it re-renders the corpus; when it is
+    missing, the render job itself says how to install it."""
+    soundfont = config["corpus"]["embedded"]["soundfont"]
+    return soundfont if os.path.isfile(soundfont) else []
+
+
+def metadata_row(recording):
+    """Where a piece's render job leaves its musicnet_metadata.csv row."""
+    folder = os.path.basename(os.path.dirname(recording.audio)).removesuffix("_data")
+    return f"{EMBEDDED_ROOT}/metadata_rows/{folder}_{recording.id}.json"
+
+
+def dataset_labels(wildcards):
+    """Label CSVs of a dataset's recordings, where the corpus has them."""
+    return [
+        RECORDINGS[rid].labels
+        for rid in sorted(ASSIGNMENT[wildcards.dataset])
+        if RECORDINGS[rid].labels
+    ]
 
 
 def dataset_wavs(wildcards):

@@ -1,10 +1,13 @@
-# The embedded default corpus: music21 scores rendered offline in MusicNet's layout.
+# The embedded default corpus: scores rendered offline in MusicNet's layout, one job per piece.
 
 
 rule render_piece:
+    input:
+        soundfont=embedded_soundfont,
     output:
         audio=f"{EMBEDDED_ROOT}/{{folder}}_data/{{id}}.mp3",
         labels=f"{EMBEDDED_ROOT}/{{folder}}_labels/{{id}}.csv",
+        metadata=f"{EMBEDDED_ROOT}/metadata_rows/{{folder}}_{{id}}.json",
     log:
         "logs/render_piece/{folder}_{id}.log",
     benchmark:
@@ -17,32 +20,34 @@ rule render_piece:
         mem_mb=2000,
         runtime=20,
     params:
-        piece=lambda wc: next(
-            p for p in config["corpus"]["embedded"]["pieces"] if p["id"] == int(wc.id)
-        ),
+        piece=lambda wc: EMBEDDED_PIECES[int(wc.id)],
+        programs=lambda wc: config["corpus"]["embedded"]["ensembles"][
+            EMBEDDED_PIECES[int(wc.id)]["ensemble"]
+        ],
         render={
             k: v
             for k, v in config["corpus"]["embedded"].items()
             if k not in ("pieces", "ensembles")
         },
-        programs=lambda wc: config["corpus"]["embedded"]["ensembles"][
-            EMBEDDED_RECORDINGS[int(wc.id)].ensemble
-        ],
     script:
-        "../workflow_scripts/build_corpus.py"
+        "../workflow_scripts/render_piece.py"
 
 
 rule corpus_metadata:
     input:
         audio=[r.audio for r in EMBEDDED_RECORDINGS.values()],
         labels=[r.labels for r in EMBEDDED_RECORDINGS.values()],
+        rows=[metadata_row(r) for r in EMBEDDED_RECORDINGS.values()],
     output:
         f"{EMBEDDED_ROOT}/musicnet_metadata.csv",
     log:
         "logs/corpus_metadata.log",
+    benchmark:
+        "results/benchmarks/corpus_metadata.tsv"
     conda:
         "../envs/corpus.yaml"
-    params:
-        pieces=config["corpus"]["embedded"]["pieces"],
+    resources:
+        mem_mb=500,
+        runtime=5,
     script:
         "../workflow_scripts/corpus_metadata.py"

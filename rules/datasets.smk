@@ -1,4 +1,4 @@
-# Named datasets: selection by composer, ensemble and instrument, split by recording, windows.
+# Named datasets: selection by composer, ensemble and instrument, split by movement, windows.
 
 
 rule select_dataset:
@@ -9,13 +9,44 @@ rule select_dataset:
         manifest="results/datasets/{dataset}/manifest.parquet",
     log:
         "logs/select_dataset/{dataset}.log",
+    benchmark:
+        "results/benchmarks/select_dataset/{dataset}.tsv"
     conda:
         "../envs/audio.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
-        assignment=lambda wc: {str(k): v for k, v in ASSIGNMENT[wc.dataset].items()},
-        selection=lambda wc: config["datasets"][wc.dataset],
+        recordings=lambda wc: {
+            str(rid): {
+                "split": split,
+                "group": RECORDINGS[rid].group,
+                "labels": RECORDINGS[rid].labels or "",
+            }
+            for rid, split in ASSIGNMENT[wc.dataset].items()
+        },
     script:
         "../workflow_scripts/select_dataset.py"
+
+
+rule describe_dataset:
+    input:
+        manifest="results/datasets/{dataset}/manifest.parquet",
+        labels=dataset_labels,
+    output:
+        minutes="results/datasets/{dataset}/minutes.csv",
+        notes="results/datasets/{dataset}/notes.csv",
+    log:
+        "logs/describe_dataset/{dataset}.log",
+    benchmark:
+        "results/benchmarks/describe_dataset/{dataset}.tsv"
+    conda:
+        "../envs/audio.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../workflow_scripts/describe_dataset.py"
 
 
 rule make_shards:

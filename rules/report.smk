@@ -54,6 +54,8 @@ rule samples:
         manifests=expand(
             "results/datasets/{dataset}/manifest.parquet", dataset=DATASETS
         ),
+        minutes=expand("results/datasets/{dataset}/minutes.csv", dataset=DATASETS),
+        notes=expand("results/datasets/{dataset}/notes.csv", dataset=DATASETS),
     output:
         directory("results/samples"),
     log:

@@ -6,6 +6,8 @@ without checkpoints.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,39 +49,67 @@ class Recording:
     audio: str
     labels: str | None
     instruments: tuple[int, ...]
+    group: str  # the movement it plays: recordings of one movement share a split
 
 
-def embedded_folder(piece_index: int) -> str:
-    """Every fifth embedded piece lands in test_data, mirroring MusicNet's two folders."""
-    return "test" if piece_index % 5 == 4 else "train"
+def _normalise(text: object) -> str:
+    """Case, accents and spacing removed, so that "Op. 18  No. 1" and "op. 18 no. 1" agree."""
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return ""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"\s+", " ", bare).strip().casefold()
 
 
-def embedded_metadata(corpus_cfg: dict) -> pd.DataFrame:
-    """Metadata of the embedded corpus as known before rendering (seconds is filled later)."""
-    rows = []
-    for piece in corpus_cfg["embedded"]["pieces"]:
-        rows.append(
-            {
-                "id": int(piece["id"]),
-                "composer": piece["composer"],
-                "composition": piece["composition"],
-                "movement": piece["movement"],
-                "ensemble": piece["ensemble"],
-                "source": f"music21 corpus: {piece['score']}",
-                "transcriber": "music21 corpus",
-                "catalog_name": piece["catalog_name"],
-                "seconds": np.nan,
-            }
-        )
-    return pd.DataFrame(rows, columns=METADATA_COLUMNS)
+def movement_key(rid: int, composer: object, catalog_name: object, movement: object) -> str:
+    """What makes two recordings the same music: composer, catalog name and movement.
+
+    An arrangement for another ensemble or another performance of a movement gets the same
+    key; a recording whose catalog name and movement are both unknown is its own group.
+    """
+    catalog, part = _normalise(catalog_name), _normalise(movement)
+    if not catalog and not part:
+        return f"recording {rid}"
+    return " | ".join((_normalise(composer), catalog, part))
+
+
+def embedded_folder(piece_id: int) -> str:
+    """Every fifth id lands in test_data, as MusicNet keeps a few recordings apart.
+
+    Decided by the id alone, so adding a piece never moves another one's files.
+    """
+    return "test" if piece_id % 5 == 0 else "train"
+
+
+def embedded_metadata_row(piece: dict) -> dict:
+    """A piece's musicnet_metadata.csv row as known before rendering (seconds comes after)."""
+    return {
+        "id": int(piece["id"]),
+        "composer": piece["composer"],
+        "composition": piece["composition"],
+        "movement": piece["movement"],
+        "ensemble": piece["ensemble"],
+        "source": f"music21 corpus: {piece['score']}",
+        "transcriber": "music21 corpus",
+        "catalog_name": piece["catalog_name"],
+        "seconds": None,
+    }
 
 
 def embedded_recordings(corpus_cfg: dict) -> dict[int, Recording]:
     ensembles = corpus_cfg["embedded"]["ensembles"]
+    dynamics = corpus_cfg["embedded"]["dynamics"]
+    if corpus_cfg["embedded"]["default_dynamic"] not in dynamics:
+        raise SonataError(
+            f"corpus.embedded.default_dynamic {corpus_cfg['embedded']['default_dynamic']!r} is not "
+            f"one of corpus.embedded.dynamics ({sorted(dynamics)}): name one of those"
+        )
     recordings = {}
-    for index, piece in enumerate(corpus_cfg["embedded"]["pieces"]):
-        folder = embedded_folder(index)
+    for piece in corpus_cfg["embedded"]["pieces"]:
         rid = int(piece["id"])
+        folder = embedded_folder(rid)
+        if rid in recordings:
+            raise SonataError(f"two embedded pieces have id {rid}: give each piece in corpus.embedded.pieces its own id")
         if piece["ensemble"] not in ensembles:
             raise SonataError(
                 f"embedded piece {rid} names ensemble {piece['ensemble']!r}, which "
@@ -92,6 +122,7 @@ def embedded_recordings(corpus_cfg: dict) -> dict[int, Recording]:
             audio=f"{EMBEDDED_ROOT}/{folder}_data/{rid}.mp3",
             labels=f"{EMBEDDED_ROOT}/{folder}_labels/{rid}.csv",
             instruments=tuple(sorted(set(ensembles[piece["ensemble"]]))),
+            group=movement_key(rid, piece["composer"], piece["catalog_name"], piece["movement"]),
         )
     return recordings
 
@@ -164,6 +195,9 @@ def musicnet_recordings(corpus_cfg: dict, need_instruments: bool) -> dict[int, R
             audio=str(path),
             labels=str(labels) if labels.is_file() else None,
             instruments=_label_instruments(labels) if need_instruments else (),
+            group=movement_key(
+                row.id, row.composer, getattr(row, "catalog_name", None), getattr(row, "movement", None)
+            ),
         )
     return recordings
 
@@ -210,28 +244,37 @@ def select_recordings(recordings: dict[int, Recording], dataset: str, dataset_cf
         raise SonataError(
             f"dataset {dataset!r} selects no recording: no recording is by {composers or 'any'} "
             f"in {ensembles or 'any ensemble'} with instruments {instruments or 'any'}. "
-            "Widen datasets.{dataset} in config.yaml."
+            f"Widen datasets.{dataset} in config.yaml."
         )
     return chosen
 
 
 def split_recordings(
-    ids: list[int], seed: int, validation: float, test: float, dataset: str
+    groups: dict[int, str], seed: int, validation: float, test: float, dataset: str
 ) -> dict[int, str]:
-    """Assign whole recordings to train/validation/test: no window leaks across splits."""
-    if len(ids) < 3:
+    """Assign whole movements to train/validation/test.
+
+    `groups` maps each recording to its movement key: every recording of one movement (an
+    arrangement, another performance) lands in the same split, so held-out figures never
+    measure memory of music heard in training.
+    """
+    members: dict[str, list[int]] = {}
+    for rid, group in sorted(groups.items()):
+        members.setdefault(group, []).append(rid)
+    if len(members) < 3:
         raise SonataError(
-            f"dataset {dataset!r} has {len(ids)} recording(s) ({ids}); a train/validation/test "
-            "split by recording needs at least 3. Add composers or ensembles to it."
+            f"dataset {dataset!r} holds {len(members)} movement(s) ({sorted(members)}) in "
+            f"{len(groups)} recording(s); a train/validation/test split by movement needs at "
+            "least 3. Add composers or ensembles to it."
         )
-    order = np.random.default_rng(seed).permutation(sorted(ids))
-    n_test = max(1, int(round(test * len(ids))))
-    n_val = max(1, int(round(validation * len(ids))))
-    n_test = min(n_test, len(ids) - 2)
-    n_val = min(n_val, len(ids) - 1 - n_test)
+    order = np.random.default_rng(seed).permutation(sorted(members))
+    n_test = max(1, int(round(test * len(order))))
+    n_val = max(1, int(round(validation * len(order))))
+    n_test = min(n_test, len(order) - 2)
+    n_val = min(n_val, len(order) - 1 - n_test)
     split = {}
-    for position, rid in enumerate(order):
-        split[int(rid)] = (
-            "test" if position < n_test else "validation" if position < n_test + n_val else "train"
-        )
+    for position, group in enumerate(order):
+        name = "test" if position < n_test else "validation" if position < n_test + n_val else "train"
+        for rid in members[str(group)]:
+            split[rid] = name
     return split

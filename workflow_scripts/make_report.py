@@ -103,6 +103,41 @@ def plot_musicality(metrics: pd.DataFrame, title: str, path: Path) -> None:
     plt.close(fig)
 
 
+def plot_minutes(minutes: pd.DataFrame, title: str, path: Path) -> None:
+    """Minutes of audio per split, stacked by composer and ensemble: what the models heard."""
+    plt = _pyplot()
+    table = minutes.assign(source=minutes["composer"] + ", " + minutes["ensemble"]).pivot_table(
+        index="split", columns="source", values="minutes", aggfunc="sum", observed=False
+    )
+    table = table.reindex(["train", "validation", "test"]).fillna(0.0)
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(table) + 1.4))
+    left = np.zeros(len(table))
+    for source in table.columns:
+        ax.barh(table.index, table[source], left=left, label=source)
+        left += table[source].to_numpy()
+    ax.invert_yaxis()
+    ax.set_xlabel("minutes of audio")
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def corpus_section(dataset: str, minutes: pd.DataFrame, notes: pd.DataFrame, plots: Path) -> str:
+    png = plots / f"{dataset}_corpus.png"
+    plot_minutes(minutes, f"{dataset}: minutes per split", png)
+    return (
+        "<h3>What the models learned from</h3><p>Recordings are split by movement: every "
+        "recording of one movement (an arrangement included) sits in one split.</p>"
+        f'<img src="plots/{png.name}" alt="minutes per split">'
+        + _table(minutes)
+        + "<p>Notes from the label CSVs (notes per second of labelled audio; pitch range; "
+        "instruments as 1-based GM programs):</p>"
+        + _table(notes)
+    )
+
+
 def _table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="t")
 
@@ -116,6 +151,7 @@ def build_report(
     datasets: dict,
     frame_seconds: float,
     references: dict[str, dict] | None = None,
+    corpus: dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None,
 ) -> Path:
     from workflow_scripts.compute_metrics import rms_curve
 
@@ -128,6 +164,8 @@ def build_report(
             f"(composers: {html.escape(', '.join(cfg['composers']) or 'any')}; ensembles: "
             f"{html.escape(', '.join(cfg['ensembles']) or 'any')})</p>"
         ]
+        if corpus and dataset in corpus:
+            parts.append(corpus_section(dataset, *corpus[dataset], plots))
         curve_png = plots / f"{dataset}_training.png"
         plot_training(histories[dataset], dataset, curve_png)
         parts.append(f'<img src="plots/{curve_png.name}" alt="training curves">')
@@ -233,7 +271,12 @@ def collect(
         dataset, model = Path(path).parts[-3:-1]
         histories[dataset][model] = pd.read_csv(path)
     references = write_references(out, pieces, inputs.manifests, reference_seconds)
-    return build_report(out, pieces, metrics, evaluation, histories, datasets, frame_seconds, references)
+    corpus = {
+        Path(m).parts[-2]: (pd.read_csv(m), pd.read_csv(n)) for m, n in zip(inputs.minutes, inputs.notes)
+    }
+    return build_report(
+        out, pieces, metrics, evaluation, histories, datasets, frame_seconds, references, corpus
+    )
 
 
 def write_references(out: Path, pieces: list[dict], manifests: list[str], seconds: float) -> dict[str, dict]:

@@ -1,4 +1,4 @@
-"""Write a dataset's manifest: which recordings it holds and the split each belongs to."""
+"""Write a dataset's manifest: which recordings it holds, the movement each plays and its split."""
 
 import pandas as pd
 import soundfile as sf
@@ -7,21 +7,24 @@ from sonata.audio import atomic_path
 from sonata.catalog import read_metadata
 
 
-def build_manifest(metadata_path: str, assignment: dict[int, str], wavs: dict[int, str]) -> pd.DataFrame:
+def build_manifest(metadata_path: str, recordings: dict[int, dict], wavs: dict[int, str]) -> pd.DataFrame:
+    """One row per recording; `recordings` maps id to its split, movement group and label CSV."""
     metadata = read_metadata(metadata_path).set_index("id")
     rows = []
-    for rid, split in sorted(assignment.items()):
+    for rid, chosen in sorted(recordings.items()):
         info = sf.info(wavs[rid])
         row = metadata.loc[rid]
         rows.append(
             {
                 "id": rid,
-                "split": split,
+                "split": chosen["split"],
+                "group": chosen["group"],
                 "composer": str(row["composer"]),
                 "ensemble": str(row["ensemble"]),
                 "composition": str(row.get("composition", "")),
                 "movement": str(row.get("movement", "")),
                 "wav": wavs[rid],
+                "labels": chosen.get("labels", ""),
                 "sample_rate": info.samplerate,
                 "samples": info.frames,
                 "seconds": info.frames / info.samplerate,
@@ -34,12 +37,16 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     from sonata.logs import setup_logging
 
     log = setup_logging(snakemake.log[0])
-    assignment = {int(k): v for k, v in snakemake.params.assignment.items()}
-    wavs = dict(zip(sorted(assignment), snakemake.input.wavs))
-    manifest = build_manifest(snakemake.input.metadata, assignment, wavs)
+    recordings = {int(k): v for k, v in snakemake.params.recordings.items()}
+    wavs = dict(zip(sorted(recordings), snakemake.input.wavs))
+    manifest = build_manifest(snakemake.input.metadata, recordings, wavs)
     with atomic_path(snakemake.output.manifest, suffix=".parquet") as tmp:
         manifest.to_parquet(tmp, index=False)
-    log.info("%s", manifest.groupby("split")["seconds"].agg(["count", "sum"]).to_string())
+    summary = manifest.groupby("split").agg(
+        recordings=("id", "count"), movements=("group", "nunique"), minutes=("seconds", "sum")
+    )
+    summary["minutes"] /= 60
+    log.info("%s", summary.round(1).to_string())
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -1,0 +1,72 @@
+"""What a dataset's models learn from: minutes per composer x ensemble x split, and its notes."""
+
+import pandas as pd
+
+from sonata.audio import atomic_path
+from sonata.catalog import LABEL_COLUMNS
+
+SPLITS = ["train", "validation", "test"]
+NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+
+
+def note_name(midi: int) -> str:
+    return f"{NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
+
+
+def minutes_table(manifest: pd.DataFrame) -> pd.DataFrame:
+    """Minutes of audio, recordings and movements per composer, ensemble and split."""
+    table = (
+        manifest.groupby(["composer", "ensemble", "split"])
+        .agg(recordings=("id", "count"), movements=("group", "nunique"), minutes=("seconds", "sum"))
+        .reset_index()
+    )
+    table["minutes"] = table["minutes"] / 60
+    table["split"] = pd.Categorical(table["split"], SPLITS, ordered=True)
+    return table.sort_values(["split", "composer", "ensemble"]).reset_index(drop=True)
+
+
+def notes_table(manifest: pd.DataFrame) -> pd.DataFrame:
+    """Per split and overall: notes per second of audio and the pitch range, from the label CSVs."""
+    frames = []
+    for row in manifest.itertuples(index=False):
+        if row.labels:
+            labels = pd.read_csv(row.labels, usecols=LABEL_COLUMNS[:4])
+            frames.append(labels.assign(split=row.split, recording=row.id))
+    notes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*LABEL_COLUMNS[:4], "split"])
+    rows = []
+    for split in [*SPLITS, "all"]:
+        chosen = manifest if split == "all" else manifest[manifest["split"] == split]
+        labelled = chosen[chosen["labels"] != ""]
+        these = notes if split == "all" else notes[notes["split"] == split]
+        seconds = float(labelled["seconds"].sum())
+        rows.append(
+            {
+                "split": split,
+                "recordings": len(chosen),
+                "with_labels": len(labelled),
+                "notes": len(these),
+                "notes_per_second": len(these) / seconds if seconds else float("nan"),
+                "lowest": note_name(int(these["note"].min())) if len(these) else "n/a",
+                "highest": note_name(int(these["note"].max())) if len(these) else "n/a",
+                "instruments": " ".join(str(i) for i in sorted(these["instrument"].unique())),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
+    from sonata.logs import setup_logging
+
+    log = setup_logging(snakemake.log[0])
+    manifest = pd.read_parquet(snakemake.input.manifest)
+    manifest["labels"] = manifest["labels"].fillna("")
+    minutes, notes = minutes_table(manifest), notes_table(manifest)
+    with atomic_path(snakemake.output.minutes, suffix=".csv") as tmp:
+        minutes.to_csv(tmp, index=False)
+    with atomic_path(snakemake.output.notes, suffix=".csv") as tmp:
+        notes.to_csv(tmp, index=False)
+    log.info("minutes:\n%s\nnotes:\n%s", minutes.round(1).to_string(), notes.round(2).to_string())
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    main(snakemake)  # noqa: F821

@@ -1,0 +1,449 @@
+"""Render one embedded-corpus piece: score -> notes with dynamics and tempo -> MIDI -> FluidSynth.
+
+Writes the piece's mp3 and MusicNet label CSV, plus its metadata row, from which
+corpus_metadata assembles musicnet_metadata.csv.
+"""
+
+
+import bisect
+import json
+import logging
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import mido
+import pandas as pd
+
+from sonata import SonataError
+from sonata.audio import atomic_path
+from sonata.catalog import LABEL_COLUMNS, embedded_metadata_row
+from sonata.instruments import fit_to_range
+
+TICKS_PER_QUARTER = 480
+ACCENTS = {"sf", "sfz", "sffz", "fz", "rf", "rfz", "sfp", "fp", "sfzp"}
+log = logging.getLogger("sonata.render_piece")
+
+
+@dataclass(frozen=True)
+class NoteEvent:
+    start_quarters: float
+    end_quarters: float
+    part: int
+    program: int  # 1-based GM program, as MusicNet labels use
+    pitch: int
+    velocity: int
+    note_value: str
+
+
+@dataclass(frozen=True)
+class TempoMark:
+    offset: float  # quarter notes from the start
+    qpm: float  # quarter notes per minute
+    explicit: bool  # a metronome number in the score, not a tempo word
+
+
+@dataclass(frozen=True)
+class DynamicMark:
+    offset: float
+    value: str  # "p", "mf", "sfz", ...
+
+
+@dataclass(frozen=True)
+class Hairpin:
+    start: float
+    end: float
+    crescendo: bool
+
+
+@dataclass(frozen=True)
+class TempoMap:
+    """Piecewise-constant tempo: quarter-note offsets to seconds and back."""
+
+    offsets: tuple[float, ...]  # where each tempo starts; the first is 0
+    qpm: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        starts, elapsed = [0.0], 0.0
+        for i in range(1, len(self.offsets)):
+            elapsed += (self.offsets[i] - self.offsets[i - 1]) * 60.0 / self.qpm[i - 1]
+            starts.append(elapsed)
+        object.__setattr__(self, "_starts", tuple(starts))
+
+    def seconds(self, quarters: float) -> float:
+        i = bisect.bisect_right(self.offsets, quarters) - 1
+        return self._starts[i] + (quarters - self.offsets[i]) * 60.0 / self.qpm[i]
+
+    def quarters(self, seconds: float) -> float:
+        i = bisect.bisect_right(self._starts, seconds) - 1
+        return self.offsets[i] + (seconds - self._starts[i]) * self.qpm[i] / 60.0
+
+
+def tempo_map(marks: list[TempoMark], configured_qpm: float) -> TempoMap:
+    """The score's tempo where it gives one, else the configured tempo.
+
+    Metronome numbers are taken as written. Tempo words alone (music21 guesses a number for
+    "Adagio") scale the configured tempo by their ratio to the piece's first word, so a slow
+    introduction stays slower than the Allegro it leads to while `qpm` still sets the pace.
+    """
+    implicit = [m.qpm for m in marks if not m.explicit]
+    reference = implicit[0] if implicit else configured_qpm
+    offsets, tempi = [0.0], [float(configured_qpm)]
+    for mark in sorted(marks, key=lambda m: m.offset):
+        qpm = mark.qpm if mark.explicit else configured_qpm * mark.qpm / reference
+        if mark.offset <= offsets[-1] + 1e-9:
+            tempi[-1] = qpm  # a later mark at the same offset wins
+        elif abs(qpm - tempi[-1]) > 1e-9:
+            offsets.append(float(mark.offset))
+            tempi.append(qpm)
+    return TempoMap(tuple(offsets), tuple(tempi))
+
+
+def velocity_curve(
+    marks: list[DynamicMark],
+    hairpins: list[Hairpin],
+    levels: dict[str, int],
+    default: int,
+    accent: int,
+    hairpin_step: int,
+) -> Callable[[float], int]:
+    """Note-on velocity at a quarter-note offset: dynamic marks as steps, hairpins as ramps.
+
+    A hairpin ramps from the level at its start to the next mark just after its end when
+    that mark goes its way, else one `hairpin_step` up or down, and the music stays there.
+    Accents (sf, sfz, fp, ...) lift only the notes that start on them; fp/sfp fall to p.
+    """
+    steps: list[tuple[float, int]] = []  # (offset, level), kept sorted
+    accents: dict[float, int] = {}
+    for mark in sorted(marks, key=lambda m: m.offset):
+        value = mark.value.strip().lower()
+        if value in levels:
+            steps.append((mark.offset, levels[value]))
+        elif value in ACCENTS:
+            accents[round(mark.offset, 6)] = accent
+            if value.endswith("p") and "p" in levels:
+                steps.append((mark.offset + 1e-6, levels["p"]))
+    steps.sort()
+
+    def level_at(offset: float) -> int:
+        i = bisect.bisect_right(steps, (offset, 128)) - 1
+        return steps[i][1] if i >= 0 else default
+
+    ramps = []
+    for pin in sorted(hairpins, key=lambda h: h.start):
+        if pin.end <= pin.start:
+            continue
+        start_level = level_at(pin.start)
+        following = [v for o, v in steps if pin.start < o <= pin.end + 4.0]
+        if following and following[0] != start_level and (following[0] > start_level) == pin.crescendo:
+            target = following[0]
+        else:
+            step = hairpin_step if pin.crescendo else -hairpin_step
+            target = min(127, max(1, start_level + step))
+            bisect.insort(steps, (pin.end, target))  # the music stays there until the next mark
+        ramps.append((pin.start, pin.end, start_level, target))
+
+    def velocity(offset: float) -> int:
+        value = float(level_at(offset))
+        for start, end, v0, v1 in ramps:
+            if start <= offset < end:
+                value = v0 + (v1 - v0) * (offset - start) / (end - start)
+        value += accents.get(round(offset, 6), 0)
+        return int(min(127, max(1, round(value))))
+
+    return velocity
+
+
+def part_programs(n_parts: int, programs: list[int]) -> list[int]:
+    """Programs for each part; the ensemble's last program repeats for extra parts."""
+    return [programs[min(i, len(programs) - 1)] for i in range(n_parts)]
+
+
+def load_score(score: str):
+    """A music21 score from a file path, else from a path inside the music21 corpus."""
+    from music21 import converter, corpus
+
+    if Path(score).is_file():
+        return converter.parse(score)
+    try:
+        return corpus.parse(score)
+    except Exception as error:  # music21 raises several kinds for an unknown path
+        raise SonataError(
+            f"score {score!r} is neither a file nor a path inside the music21 corpus ({error}); "
+            "fix the piece's `score` in corpus.embedded.pieces"
+        ) from None
+
+
+def prepare_score(score, source: str):
+    """Sounding pitch (only where a part transposes) and repeats expanded where the score allows."""
+    from music21 import instrument
+
+    if any(i.transposition for i in score.recurse().getElementsByClass(instrument.Instrument)):
+        score = score.toSoundingPitch()
+    try:
+        score = score.expandRepeats()
+    except Exception as error:  # malformed repeat marks
+        log.warning("%s: repeats left unexpanded (%s)", source, error)
+    return score
+
+
+def score_tempo_marks(score) -> list[TempoMark]:
+    from music21 import tempo
+
+    marks = {}
+    for part in score.parts:
+        flat = part.flatten()
+        for mark in flat.getElementsByClass(tempo.MetronomeMark):
+            if mark.number is None:
+                continue
+            offset = float(flat.elementOffset(mark))
+            marks.setdefault(offset, TempoMark(offset, float(mark.getQuarterBPM()), not mark.numberImplicit))
+        if marks:
+            break  # the first part that carries tempo speaks for the score
+    return list(marks.values())
+
+
+def score_dynamics(score) -> tuple[list[list[DynamicMark]], list[list[Hairpin]]]:
+    """Dynamic marks and hairpins per part; a part without marks follows the others'."""
+    from music21 import dynamics
+
+    flats = [part.flatten() for part in score.parts]
+    marks = [
+        [DynamicMark(float(flat.elementOffset(d)), str(d.value)) for d in flat.getElementsByClass(dynamics.Dynamic)]
+        for flat in flats
+    ]
+    located = {}
+    for index, flat in enumerate(flats):
+        for element in flat.notesAndRests:
+            located[id(element)] = (index, float(flat.elementOffset(element)), float(element.quarterLength))
+    hairpins: list[list[Hairpin]] = [[] for _ in flats]
+    for wedge in score.spannerBundle.getByClass(dynamics.DynamicWedge):
+        first, last = located.get(id(wedge.getFirst())), located.get(id(wedge.getLast()))
+        if first is None or last is None or first[0] != last[0]:
+            continue  # a hairpin whose notes were copied away by repeat expansion
+        hairpins[first[0]].append(
+            Hairpin(first[1], last[1] + last[2], isinstance(wedge, dynamics.Crescendo))
+        )
+    everyone = sorted({m for part in marks for m in part}, key=lambda m: m.offset)
+    return [own or everyone for own in marks], hairpins
+
+
+def part_notes(flat, part: int, program: int, velocity: Callable[[float], int]) -> list[NoteEvent]:
+    """Notes of one flattened part with ties joined (linear, unlike music21's stripTies)."""
+    events: list[NoteEvent] = []
+    open_ties: dict[int, list] = {}
+
+    def close(pitch: int) -> None:
+        start, end, note_value = open_ties.pop(pitch)
+        events.append(NoteEvent(start, end, part, program, pitch, velocity(start), note_value))
+
+    for element in flat.notes:
+        length = float(element.quarterLength)
+        if length <= 0:
+            continue  # grace notes carry no duration
+        start = float(flat.elementOffset(element))
+        members = element.notes if element.isChord else [element]
+        for member in members:
+            pitch = int(member.pitch.midi)
+            tie = member.tie or element.tie
+            kind = tie.type if tie is not None else None
+            if pitch in open_ties and kind in ("stop", "continue"):
+                open_ties[pitch][1] = max(open_ties[pitch][1], start + length)
+                if kind == "stop":
+                    close(pitch)
+                continue
+            if pitch in open_ties:
+                close(pitch)  # a tie that never stopped ends where the next note starts
+            open_ties[pitch] = [start, start + length, element.duration.fullName]
+            if kind != "start":
+                close(pitch)
+    for pitch in list(open_ties):
+        close(pitch)
+    return events
+
+
+def score_notes(score_path: str, programs: list[int], render_cfg: dict) -> tuple[list[NoteEvent], list[TempoMark]]:
+    """Sounding notes of a score with velocities from its dynamics, in its instruments' ranges."""
+    score = prepare_score(load_score(score_path), score_path)
+    parts = list(score.parts)
+    if not parts:
+        raise SonataError(f"score {score_path} has no parts to render")
+    marks, hairpins = score_dynamics(score)
+    events: list[NoteEvent] = []
+    for index, (part, program) in enumerate(zip(parts, part_programs(len(parts), programs))):
+        curve = velocity_curve(
+            marks[index],
+            hairpins[index],
+            render_cfg["dynamics"],
+            render_cfg["dynamics"][render_cfg["default_dynamic"]],
+            render_cfg["accent_boost"],
+            render_cfg["hairpin_step"],
+        )
+        for note in part_notes(part.flatten(), index, program, curve):
+            pitch = fit_to_range(note.pitch, program)
+            events.append(note if pitch == note.pitch else _with_pitch(note, pitch))
+    if not events:
+        raise SonataError(f"score {score_path} has no notes")
+    events.sort(key=lambda e: (e.start_quarters, e.part, e.pitch))
+    return events, score_tempo_marks(score)
+
+
+def _with_pitch(note: NoteEvent, pitch: int) -> NoteEvent:
+    return NoteEvent(note.start_quarters, note.end_quarters, note.part, note.program, pitch, note.velocity, note.note_value)
+
+
+def quantize(events: list[NoteEvent], tempo: TempoMap, max_seconds: float | None) -> list[NoteEvent]:
+    """Snap to MIDI ticks (so labels and audio agree to the sample) and cut at max_seconds."""
+    limit = tempo.quarters(max_seconds) if max_seconds else float("inf")
+    limit_tick = round(limit * TICKS_PER_QUARTER) if max_seconds else None
+    snapped = []
+    for e in events:
+        on = round(e.start_quarters * TICKS_PER_QUARTER)
+        off = max(on + 1, round(e.end_quarters * TICKS_PER_QUARTER))
+        if limit_tick is not None:
+            if on >= limit_tick:
+                continue
+            off = min(off, limit_tick)
+        snapped.append(
+            NoteEvent(
+                on / TICKS_PER_QUARTER,
+                off / TICKS_PER_QUARTER,
+                e.part,
+                e.program,
+                e.pitch,
+                e.velocity,
+                e.note_value,
+            )
+        )
+    return snapped
+
+
+def write_midi(events: list[NoteEvent], tempo: TempoMap, path: Path) -> None:
+    """A tempo track, then one track per part, its GM program on its own channel (not drum channel 10)."""
+    midi = mido.MidiFile(ticks_per_beat=TICKS_PER_QUARTER)
+    tempo_track = mido.MidiTrack()
+    now = 0
+    for offset, qpm in zip(tempo.offsets, tempo.qpm):
+        tick = round(offset * TICKS_PER_QUARTER)
+        tempo_track.append(mido.MetaMessage("set_tempo", tempo=round(60_000_000 / qpm), time=tick - now))
+        now = tick
+    midi.tracks.append(tempo_track)
+    for part in sorted({e.part for e in events}):
+        channel = part if part < 9 else part + 1
+        notes = [e for e in events if e.part == part]
+        timeline = []
+        for e in notes:
+            on = round(e.start_quarters * TICKS_PER_QUARTER)
+            off = round(e.end_quarters * TICKS_PER_QUARTER)
+            timeline.append((off, 0, e.pitch, 0))
+            timeline.append((on, 1, e.pitch, e.velocity))
+        timeline.sort()
+        track = mido.MidiTrack()
+        track.append(mido.Message("program_change", program=notes[0].program - 1, channel=channel))
+        now = 0
+        for tick, is_on, pitch, velocity in timeline:
+            kind = "note_on" if is_on else "note_off"
+            track.append(mido.Message(kind, note=pitch, velocity=velocity, channel=channel, time=tick - now))
+            now = tick
+        midi.tracks.append(track)
+    midi.save(str(path))
+
+
+def labels_table(events: list[NoteEvent], tempo: TempoMap, rate: int) -> pd.DataFrame:
+    """MusicNet label rows: times in samples at `rate`, beats in quarter notes."""
+    rows = [
+        {
+            "start_time": round(tempo.seconds(e.start_quarters) * rate),
+            "end_time": round(tempo.seconds(e.end_quarters) * rate),
+            "instrument": e.program,
+            "note": e.pitch,
+            "start_beat": e.start_quarters,
+            "end_beat": e.end_quarters - e.start_quarters,
+            "note_value": e.note_value,
+        }
+        for e in events
+    ]
+    return pd.DataFrame(rows, columns=LABEL_COLUMNS)
+
+
+def render(midi_path: Path, soundfont: str, rate: int, gain: float, wav_path: Path) -> None:
+    if not Path(soundfont).is_file():
+        raise SonataError(
+            f"soundfont {soundfont} not found: install it (apt-get install -y fluid-soundfont-gm) "
+            "or point corpus.embedded.soundfont at a GM .sf2 file"
+        )
+    if shutil.which("fluidsynth") is None:
+        raise SonataError("fluidsynth is not installed: apt-get install -y fluidsynth")
+    command = ["fluidsynth", "-ni", "-q", "-g", str(gain), "-r", str(rate), "-F", str(wav_path)]
+    result = subprocess.run([*command, soundfont, str(midi_path)], capture_output=True, text=True)
+    if result.returncode != 0 or not wav_path.is_file():
+        raise SonataError(f"fluidsynth failed on {midi_path}: {result.stderr.strip()}")
+
+
+def to_mp3(wav_path: Path, mp3_path: str, rate: int, bitrate: str) -> float:
+    """Mono mp3 at `rate`, peak-normalised to -1 dBFS; returns its duration in seconds."""
+    from pydub import AudioSegment, effects
+
+    sound = AudioSegment.from_wav(str(wav_path)).set_channels(1).set_frame_rate(rate)
+    sound = effects.normalize(sound, headroom=1.0)
+    with atomic_path(mp3_path, suffix=".mp3") as tmp:
+        # LAME's fastest setting: a whole movement encodes in about a second
+        sound.export(str(tmp), format="mp3", bitrate=bitrate, parameters=["-compression_level", "9"])
+    return len(sound) / 1000.0
+
+
+def build_piece(
+    piece: dict, programs: list[int], render_cfg: dict, mp3_path: str, labels_path: str, midi_out: str | None = None
+) -> float:
+    """Render `piece` with its ensemble's `programs`; returns the audio's length in seconds."""
+    events, marks = score_notes(piece["score"], programs, render_cfg)
+    tempo = tempo_map(marks, float(piece["qpm"]))
+    events = quantize(events, tempo, render_cfg.get("max_seconds"))
+    rate = int(render_cfg["render_rate"])
+    with tempfile.TemporaryDirectory() as tmp:
+        midi_path = Path(tmp) / "piece.mid"
+        wav_path = Path(tmp) / "piece.wav"
+        write_midi(events, tempo, midi_path)
+        if midi_out:
+            shutil.copyfile(midi_path, midi_out)
+        render(midi_path, render_cfg["soundfont"], rate, render_cfg["gain"], wav_path)
+        seconds = to_mp3(wav_path, mp3_path, rate, render_cfg["mp3_bitrate"])
+    with atomic_path(labels_path, suffix=".csv") as tmp:
+        labels_table(events, tempo, rate).to_csv(tmp, index=False)
+    velocities = [e.velocity for e in events]
+    log.info(
+        "piece %s (%s): %d notes, velocities %d-%d, %d tempo change(s), %.1f s -> %s",
+        piece["id"],
+        piece["score"],
+        len(events),
+        min(velocities),
+        max(velocities),
+        len(tempo.offsets) - 1,
+        seconds,
+        mp3_path,
+    )
+    return seconds
+
+
+def write_metadata_row(piece: dict, seconds: float, path: str) -> None:
+    """The piece's musicnet_metadata.csv row, assembled by corpus_metadata."""
+    row = embedded_metadata_row(piece)
+    row["seconds"] = round(seconds)
+    with atomic_path(path, suffix=".json") as tmp:
+        tmp.write_text(json.dumps(row, indent=1))
+
+
+def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
+    from sonata.logs import setup_logging
+
+    setup_logging(snakemake.log[0])
+    params = snakemake.params
+    seconds = build_piece(params.piece, params.programs, params.render, snakemake.output.audio, snakemake.output.labels)
+    write_metadata_row(params.piece, seconds, snakemake.output.metadata)
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    main(snakemake)  # noqa: F821
