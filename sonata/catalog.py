@@ -109,7 +109,9 @@ def embedded_recordings(corpus_cfg: dict) -> dict[int, Recording]:
         rid = int(piece["id"])
         folder = embedded_folder(rid)
         if rid in recordings:
-            raise SonataError(f"two embedded pieces have id {rid}: give each piece in corpus.embedded.pieces its own id")
+            raise SonataError(
+                f"two embedded pieces have id {rid}: give each piece in corpus.embedded.pieces its own id"
+            )
         if piece["ensemble"] not in ensembles:
             raise SonataError(
                 f"embedded piece {rid} names ensemble {piece['ensemble']!r}, which "

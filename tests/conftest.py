@@ -22,7 +22,8 @@ def tiny_config() -> dict:
     cfg = copy.deepcopy(repo_config())
     embedded = cfg["corpus"]["embedded"]
     embedded["max_seconds"] = 5
-    keep = {9001, 9003, 9005, 9006, 9007, 9009, 9012}
+    # Beethoven movements 1-3 (quartet and piano), Mozart on piano, a wind chorale
+    keep = {9001, 9003, 9005, 9006, 9007, 9009, 9012, 9015}
     embedded["pieces"] = [p for p in embedded["pieces"] if p["id"] in keep]
     cfg["models"]["wavenet"].update(
         layers_per_stack=4, residual_channels=8, skip_channels=16, chunk=256, batch_size=4

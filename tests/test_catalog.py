@@ -3,8 +3,10 @@ import pytest
 
 from sonata import SonataError
 from sonata.catalog import (
+    embedded_folder,
     embedded_recordings,
     load_recordings,
+    movement_key,
     musicnet_recordings,
     select_recordings,
     split_recordings,
@@ -63,11 +65,29 @@ def corpus_cfg(root, **overrides):
 def test_default_embedded_corpus_meets_the_issue_floor():
     cfg = repo_config()
     recs = embedded_recordings(cfg["corpus"])
-    assert len({r.composer for r in recs.values()}) >= 4
-    assert len({r.ensemble for r in recs.values()}) >= 3
-    assert len(recs) * cfg["corpus"]["embedded"]["max_seconds"] >= 600
+    assert len({r.composer for r in recs.values()}) >= 6
+    assert len({r.ensemble for r in recs.values()}) >= 4
+    assert cfg["corpus"]["embedded"]["max_seconds"] is None  # whole movements
     for name, dataset in cfg["datasets"].items():
-        assert len(select_recordings(recs, name, dataset)) >= 3
+        chosen = select_recordings(recs, name, dataset)
+        split = split_recordings(
+            {rid: recs[rid].group for rid in chosen},
+            cfg["seed"],
+            cfg["split"]["validation"],
+            cfg["split"]["test"],
+            name,
+        )
+        assert set(split.values()) == {"train", "validation", "test"}
+
+
+def test_embedded_test_folder_depends_on_the_id_alone():
+    cfg = repo_config()
+    before = embedded_recordings(cfg["corpus"])
+    pieces = cfg["corpus"]["embedded"]["pieces"]
+    cfg["corpus"]["embedded"]["pieces"] = [{**pieces[0], "id": 1}, *pieces]  # a new piece up front
+    after = embedded_recordings(cfg["corpus"])
+    assert all(after[rid].audio == rec.audio for rid, rec in before.items())
+    assert embedded_folder(9005) == "test" and embedded_folder(9006) == "train"
 
 
 def test_selection_by_composer_ensemble_and_label_instruments(tmp_path):
@@ -126,15 +146,57 @@ def test_missing_metadata_file_says_how_to_fix(tmp_path):
         load_recordings(cfg)
 
 
-def test_split_is_by_recording_deterministic_and_complete():
-    ids = list(range(100, 120))
-    a = split_recordings(ids, 7, 0.2, 0.2, "d")
-    assert a == split_recordings(list(reversed(ids)), 7, 0.2, 0.2, "d")
-    assert a != split_recordings(ids, 8, 0.2, 0.2, "d")
-    assert sorted(a) == ids
+def test_split_is_by_movement_deterministic_and_complete():
+    groups = {rid: f"movement {rid}" for rid in range(100, 120)}
+    a = split_recordings(groups, 7, 0.2, 0.2, "d")
+    assert a == split_recordings(dict(reversed(groups.items())), 7, 0.2, 0.2, "d")
+    assert a != split_recordings(groups, 8, 0.2, 0.2, "d")
+    assert sorted(a) == sorted(groups)
     counts = pd.Series(a).value_counts()
     assert counts["test"] == 4 and counts["validation"] == 4 and counts["train"] == 12
-    small = split_recordings([1, 2, 3], 0, 0.2, 0.2, "d")
+    small = split_recordings({1: "a", 2: "b", 3: "c"}, 0, 0.2, 0.2, "d")
     assert sorted(small.values()) == ["test", "train", "validation"]
-    with pytest.raises(SonataError, match="at least 3"):
-        split_recordings([1, 2], 0, 0.2, 0.2, "d")
+
+
+def test_arrangements_and_performances_of_a_movement_share_a_split():
+    # five movements, each as a quartet and arranged for piano, one also in a second
+    # performance whose metadata spells the catalog name and movement differently
+    groups = {}
+    for number in range(1, 6):
+        groups[100 + number] = movement_key(100 + number, "Beethoven", "OP18NO1", f"{number}. Allegro")
+        groups[200 + number] = movement_key(200 + number, "beethoven", "OP18NO1", f"{number}. Allegro")
+    groups[301] = movement_key(301, "Béethoven ", "op18no1", "1.  ALLEGRO")
+    assert groups[301] == groups[101] == groups[201]
+    for seed in range(20):
+        split = split_recordings(groups, seed, 0.2, 0.2, "d")
+        for number in range(1, 6):
+            assert split[100 + number] == split[200 + number]
+        assert split[301] == split[101]
+        assert set(split.values()) == {"train", "validation", "test"}
+    # unknown catalog name and movement: each recording is its own movement
+    assert movement_key(7, "Bach", None, float("nan")) != movement_key(8, "Bach", "", "")
+
+
+def test_too_few_movements_for_three_splits_says_how_many():
+    groups = {1: movement_key(1, "Mozart", "K458", "1"), 2: movement_key(2, "Mozart", "K458", "1"), 3: "x"}
+    with pytest.raises(SonataError, match=r"'d' holds 2 movement\(s\).*3 recording\(s\).*at least 3"):
+        split_recordings(groups, 0, 0.2, 0.2, "d")
+
+
+def test_default_beethoven_dataset_keeps_each_quartet_movement_with_its_piano_arrangement():
+    cfg = repo_config()
+    recs = embedded_recordings(cfg["corpus"])
+    chosen = select_recordings(recs, "beethoven", cfg["datasets"]["beethoven"])
+    split = split_recordings({rid: recs[rid].group for rid in chosen}, cfg["seed"], 0.15, 0.15, "beethoven")
+    by_group: dict[str, set[str]] = {}
+    for rid, name in split.items():
+        by_group.setdefault(recs[rid].group, set()).add(name)
+    assert all(len(names) == 1 for names in by_group.values())
+    assert split[9001] == split[9005] and split[9003] == split[9006]  # quartet and its arrangement
+
+
+def test_a_selection_of_nothing_names_the_dataset_to_widen(tmp_path):
+    musicnet_tree(tmp_path, ROWS, [10, 12, 14, 16, 18])
+    recs = musicnet_recordings(corpus_cfg(tmp_path), need_instruments=False)
+    with pytest.raises(SonataError, match=r"Widen datasets\.cellos in config\.yaml"):
+        select_recordings(recs, "cellos", {"composers": ["Bach"], "ensembles": ["Solo Piano"]})

@@ -11,10 +11,17 @@ import soundfile as sf
 from tests.conftest import REPO, snakemake, tiny_config, write_config
 
 
+def planned_jobs(result) -> dict[str, int]:
+    """Jobs per rule in a dry run's job table."""
+    table = result.stdout.split("Job stats:")[-1]
+    counts = {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)\s*$", table, flags=re.M)}
+    counts.pop("total", None)
+    return counts
+
+
 def planned_rules(result) -> set[str]:
     """Rule names in a dry run's job table."""
-    table = result.stdout.split("Job stats:")[-1]
-    return set(re.findall(r"^(\w+)\s+\d+\s*$", table, flags=re.M)) - {"total"}
+    return set(planned_jobs(result))
 
 
 @pytest.mark.slow
@@ -62,8 +69,31 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     for rule in ("render_piece", "convert_audio", "make_shards", "train_model", "generate_samples"):
         assert any((tmp_path / "logs" / rule).iterdir()), f"no log for {rule}"
 
+    # held out means unheard: a movement and its piano arrangement share one split
+    manifest = pd.read_parquet(tmp_path / "results" / "datasets" / "beethoven" / "manifest.parquet")
+    assert (manifest.groupby("group")["split"].nunique() == 1).all()
+    splits = manifest.set_index("id")["split"]
+    assert splits[9001] == splits[9005] and splits[9003] == splits[9006]
+    # the report shows what each dataset holds
+    minutes = pd.read_csv(tmp_path / "results" / "datasets" / "piano" / "minutes.csv")
+    assert set(minutes["split"]) == {"train", "validation", "test"} and set(minutes["composer"]) == {
+        "Beethoven",
+        "Mozart",
+    }
+    notes = pd.read_csv(tmp_path / "results" / "datasets" / "piano" / "notes.csv").set_index("split")
+    assert notes.loc["all", "notes"] > 0 and notes.loc["all", "instruments"] == "1"
+    assert "What the models learned from" in page and "piano_corpus.png" in page
+
     again = snakemake(tmp_path, "--cores", "2", "results/samples")
     assert "Nothing to be done" in again.stdout + again.stderr
+
+    # one piece's entry changes: that piece, and no other, renders again
+    chorale = next(p for p in cfg["corpus"]["embedded"]["pieces"] if p["id"] == 9012)
+    chorale["qpm"] += 10
+    write_config(tmp_path, cfg)
+    plan = snakemake(tmp_path, "-n", "results/samples")
+    assert planned_jobs(plan)["render_piece"] == 1 and "train_labels/9012.csv" in plan.stdout
+    chorale["qpm"] -= 10
 
     cfg["datasets"]["beethoven"]["composers"] = ["Beethoven", "Mozart"]
     write_config(tmp_path, cfg)
@@ -153,7 +183,7 @@ def musicnet_copy(root, corrupt: int | None = None):
                 "ensemble": ensemble,
                 "source": "test",
                 "transcriber": "test",
-                "catalog_name": "X",
+                "catalog_name": f"OP{i}",
                 "seconds": 3,
             }
         )

@@ -32,7 +32,11 @@ def notes_table(manifest: pd.DataFrame) -> pd.DataFrame:
         if row.labels:
             labels = pd.read_csv(row.labels, usecols=LABEL_COLUMNS[:4])
             frames.append(labels.assign(split=row.split, recording=row.id))
-    notes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*LABEL_COLUMNS[:4], "split"])
+    notes = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=[*LABEL_COLUMNS[:4], "split"])
+    )
     rows = []
     for split in [*SPLITS, "all"]:
         chosen = manifest if split == "all" else manifest[manifest["split"] == split]

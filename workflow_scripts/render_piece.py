@@ -4,7 +4,6 @@ Writes the piece's mp3 and MusicNet label CSV, plus its metadata row, from which
 corpus_metadata assembles musicnet_metadata.csv.
 """
 
-
 import bisect
 import json
 import logging
@@ -212,21 +211,30 @@ def score_dynamics(score) -> tuple[list[list[DynamicMark]], list[list[Hairpin]]]
 
     flats = [part.flatten() for part in score.parts]
     marks = [
-        [DynamicMark(float(flat.elementOffset(d)), str(d.value)) for d in flat.getElementsByClass(dynamics.Dynamic)]
+        [
+            DynamicMark(float(flat.elementOffset(d)), str(d.value))
+            for d in flat.getElementsByClass(dynamics.Dynamic)
+        ]
         for flat in flats
     ]
-    located = {}
+    # Repeat expansion copies notes but leaves hairpins pointing at the originals: index every
+    # note under itself and the notes it was copied from, so each repeat gets its hairpins.
+    located: dict[int, list[tuple[int, float, float]]] = {}
     for index, flat in enumerate(flats):
         for element in flat.notesAndRests:
-            located[id(element)] = (index, float(flat.elementOffset(element)), float(element.quarterLength))
+            where = (index, float(flat.elementOffset(element)), float(element.quarterLength))
+            source, hops = element, 0
+            while source is not None and hops < 8:
+                located.setdefault(id(source), []).append(where)
+                source, hops = source.derivation.origin, hops + 1
     hairpins: list[list[Hairpin]] = [[] for _ in flats]
     for wedge in score.spannerBundle.getByClass(dynamics.DynamicWedge):
-        first, last = located.get(id(wedge.getFirst())), located.get(id(wedge.getLast()))
-        if first is None or last is None or first[0] != last[0]:
-            continue  # a hairpin whose notes were copied away by repeat expansion
-        hairpins[first[0]].append(
-            Hairpin(first[1], last[1] + last[2], isinstance(wedge, dynamics.Crescendo))
-        )
+        crescendo = isinstance(wedge, dynamics.Crescendo)
+        ends = located.get(id(wedge.getLast()), [])
+        for part, start, _ in located.get(id(wedge.getFirst()), []):
+            after = [offset + length for p, offset, length in ends if p == part and offset >= start]
+            if after:
+                hairpins[part].append(Hairpin(start, min(after), crescendo))
     everyone = sorted({m for part in marks for m in part}, key=lambda m: m.offset)
     return [own or everyone for own in marks], hairpins
 
@@ -265,7 +273,9 @@ def part_notes(flat, part: int, program: int, velocity: Callable[[float], int]) 
     return events
 
 
-def score_notes(score_path: str, programs: list[int], render_cfg: dict) -> tuple[list[NoteEvent], list[TempoMark]]:
+def score_notes(
+    score_path: str, programs: list[int], render_cfg: dict
+) -> tuple[list[NoteEvent], list[TempoMark]]:
     """Sounding notes of a score with velocities from its dynamics, in its instruments' ranges."""
     score = prepare_score(load_score(score_path), score_path)
     parts = list(score.parts)
@@ -292,7 +302,9 @@ def score_notes(score_path: str, programs: list[int], render_cfg: dict) -> tuple
 
 
 def _with_pitch(note: NoteEvent, pitch: int) -> NoteEvent:
-    return NoteEvent(note.start_quarters, note.end_quarters, note.part, note.program, pitch, note.velocity, note.note_value)
+    return NoteEvent(
+        note.start_quarters, note.end_quarters, note.part, note.program, pitch, note.velocity, note.note_value
+    )
 
 
 def quantize(events: list[NoteEvent], tempo: TempoMap, max_seconds: float | None) -> list[NoteEvent]:
@@ -396,7 +408,12 @@ def to_mp3(wav_path: Path, mp3_path: str, rate: int, bitrate: str) -> float:
 
 
 def build_piece(
-    piece: dict, programs: list[int], render_cfg: dict, mp3_path: str, labels_path: str, midi_out: str | None = None
+    piece: dict,
+    programs: list[int],
+    render_cfg: dict,
+    mp3_path: str,
+    labels_path: str,
+    midi_out: str | None = None,
 ) -> float:
     """Render `piece` with its ensemble's `programs`; returns the audio's length in seconds."""
     events, marks = score_notes(piece["score"], programs, render_cfg)
@@ -441,7 +458,9 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
 
     setup_logging(snakemake.log[0])
     params = snakemake.params
-    seconds = build_piece(params.piece, params.programs, params.render, snakemake.output.audio, snakemake.output.labels)
+    seconds = build_piece(
+        params.piece, params.programs, params.render, snakemake.output.audio, snakemake.output.labels
+    )
     write_metadata_row(params.piece, seconds, snakemake.output.metadata)
 
 
