@@ -1,5 +1,4 @@
 import os
-import sys
 from dataclasses import asdict
 
 from snakemake.exceptions import WorkflowError
@@ -7,10 +6,8 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-# The Snakefile imports the shared helpers from the workflow's folder; scripts find them
-# through the editable install (pip install -e .) that `make setup` performs.
-sys.path.insert(0, workflow.basedir)
-
+# The Snakefile and the scripts import the shared helpers (sonata/, models/) through the
+# editable install (pip install -e .) that `make setup` performs.
 from sonata import SonataError
 from sonata.catalog import (
     EMBEDDED_ROOT,

@@ -80,7 +80,9 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
         "Beethoven",
         "Mozart",
     }
-    notes = pd.read_csv(tmp_path / "results" / "datasets" / "piano" / "notes.csv").set_index("split")
+    notes = pd.read_csv(
+        tmp_path / "results" / "datasets" / "piano" / "notes.csv", dtype={"instruments": str}
+    ).set_index("split")
     assert notes.loc["all", "notes"] > 0 and notes.loc["all", "instruments"] == "1"
     assert "What the models learned from" in page and "piano_corpus.png" in page
 
@@ -94,6 +96,21 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     plan = snakemake(tmp_path, "-n", "results/samples")
     assert planned_jobs(plan)["render_piece"] == 1 and "train_labels/9012.csv" in plan.stdout
     chorale["qpm"] -= 10
+
+    # a training setting reaches exactly the training jobs and what depends on them, because
+    # the scripts read it from their params (never from snakemake.config on the side)
+    cfg["training"]["epochs"] += 1
+    write_config(tmp_path, cfg)
+    assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == {
+        "train_model",
+        "evaluate_model",
+        "generate_samples",
+        "compute_metrics",
+        "samples",
+    }
+    # (snakemake 9.27's --list-changes params lists 41 files even with an unchanged config,
+    # so the dry run's plan is the evidence)
+    cfg["training"]["epochs"] -= 1
 
     cfg["datasets"]["beethoven"]["composers"] = ["Beethoven", "Mozart"]
     write_config(tmp_path, cfg)
@@ -118,6 +135,19 @@ def test_unknown_composer_is_refused_with_the_composers_that_exist(tmp_path):
     result = snakemake(tmp_path, "-n", "results/samples", check=False)
     out = result.stdout + result.stderr
     assert result.returncode != 0 and "Motzart" in out and "'Mozart'" in out and "datasets.piano" in out
+
+
+def test_rule_scripts_read_only_what_their_rule_hands_them():
+    """No snakemake.config under workflow_scripts/: a value read on the side never reruns a job."""
+    import ast
+
+    offenders = []
+    for script in sorted((REPO / "workflow_scripts").glob("*.py")):
+        for node in ast.walk(ast.parse(script.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "config":
+                if isinstance(node.value, ast.Name) and node.value.id == "snakemake":
+                    offenders.append(f"{script.name}:{node.lineno}")
+    assert not offenders, offenders
 
 
 def test_workflow_passes_snakemake_lint_snakefmt_and_ruff(tmp_path):

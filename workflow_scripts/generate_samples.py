@@ -145,15 +145,15 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     setup_logging(snakemake.log[0])
     numba.set_num_threads(min(snakemake.threads, numba.config.NUMBA_NUM_THREADS))
-    config = snakemake.config
+    generation = snakemake.params.generation
     run(
         snakemake.input.info,
         snakemake.input.weights,
         snakemake.input.manifest,
-        list(config["generation"]["durations"]),
+        list(generation["durations"]),
         list(snakemake.output.pieces),
-        config["generation"],
-        int(config["seed"]),
+        generation,
+        int(snakemake.params.seed),
         snakemake.output.info,
     )
 

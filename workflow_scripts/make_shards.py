@@ -89,14 +89,12 @@ def write_shard(
 
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
-    from sonata.config import window_schemes
     from sonata.logs import setup_logging
 
     setup_logging(snakemake.log[0])
-    config = snakemake.config
-    scheme = window_schemes(config)[snakemake.wildcards.scheme]
-    model = config["models"].get(scheme.name, {})
-    trim_below = model["silence_threshold"] if model.get("trim_silence") else None
+    scheme = WindowScheme(**snakemake.params.scheme)
+    trim = snakemake.params.trim
+    trim_below = trim["silence_threshold"] if trim.get("trim_silence") else None
     manifest = pd.read_parquet(snakemake.input.manifest)
     for split in SPLITS:
         write_shard(

@@ -211,15 +211,14 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     setup_logging(snakemake.log[0])
-    config = snakemake.config
     rows = pd.read_parquet(snakemake.input.manifest).to_dict("records")
     train(
         snakemake.input.train,
         snakemake.input.validation,
         rows,
-        config["models"][snakemake.wildcards.model],
-        config["training"],
-        int(config["seed"]),
+        snakemake.params.model,
+        snakemake.params.training,
+        int(snakemake.params.seed),
         snakemake.output.weights,
         snakemake.output.info,
         snakemake.output.history,
