@@ -1,6 +1,6 @@
 import numpy as np
 
-from workflow_scripts.compute_metrics import chroma, describe, power_spectrum, silent_runs
+from sonata.analysis import chroma, describe, power_spectrum, silent_runs
 
 CFG = {
     "silence_threshold": 0.001,

@@ -1,6 +1,5 @@
 """Fill results/samples/: the pieces, an index, the metric tables, plots and an offline HTML page."""
 
-import html
 import json
 import logging
 import os
@@ -10,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sonata.analysis import rms_curve
 from sonata.audio import read_audio, read_segment, write_wav
 
 log = logging.getLogger("sonata.report")
@@ -124,22 +124,26 @@ def plot_minutes(minutes: pd.DataFrame, title: str, path: Path) -> None:
     plt.close(fig)
 
 
-def corpus_section(dataset: str, minutes: pd.DataFrame, notes: pd.DataFrame, plots: Path) -> str:
+def corpus_context(dataset: str, minutes: pd.DataFrame, notes: pd.DataFrame, plots: Path) -> dict:
     png = plots / f"{dataset}_corpus.png"
     plot_minutes(minutes, f"{dataset}: minutes per split", png)
-    return (
-        "<h3>What the models learned from</h3><p>Recordings are split by movement: every "
-        "recording of one movement (an arrangement included) sits in one split.</p>"
-        f'<img src="plots/{png.name}" alt="minutes per split">'
-        + _table(minutes)
-        + "<p>Notes from the label CSVs (notes per second of labelled audio; pitch range; "
-        "instruments as 1-based GM programs):</p>"
-        + _table(notes)
-    )
+    return {"plot": png.name, "minutes": _table(minutes), "notes": _table(notes)}
 
 
 def _table(frame: pd.DataFrame) -> str:
+    """An HTML table; pandas escapes the cells, so the template may insert it as it is."""
     return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="t")
+
+
+def render_page(context: dict) -> str:
+    """The report page from its Jinja2 template, every value escaped unless marked safe."""
+    from importlib.resources import files
+
+    import jinja2
+
+    template = (files("workflow_scripts") / "templates" / "report.html.j2").read_text()
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return environment.from_string(template).render(**context)
 
 
 def build_report(
@@ -153,22 +157,22 @@ def build_report(
     references: dict[str, dict] | None = None,
     corpus: dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None,
 ) -> Path:
-    from workflow_scripts.compute_metrics import rms_curve
-
     plots = out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     sections = []
     for dataset, cfg in datasets.items():
-        parts = [
-            f"<h2>{html.escape(dataset)}</h2><p>{html.escape(cfg.get('description', ''))} "
-            f"(composers: {html.escape(', '.join(cfg['composers']) or 'any')}; ensembles: "
-            f"{html.escape(', '.join(cfg['ensembles']) or 'any')})</p>"
-        ]
-        if corpus and dataset in corpus:
-            parts.append(corpus_section(dataset, *corpus[dataset], plots))
-        curve_png = plots / f"{dataset}_training.png"
-        plot_training(histories[dataset], dataset, curve_png)
-        parts.append(f'<img src="plots/{curve_png.name}" alt="training curves">')
+        held = (corpus or {}).get(dataset)
+        section = {
+            "name": dataset,
+            "description": cfg.get("description", ""),
+            "composers": ", ".join(cfg["composers"]) or "any",
+            "ensembles": ", ".join(cfg["ensembles"]) or "any",
+            "corpus": corpus_context(dataset, *held, plots) if held else None,
+            "training_plot": f"{dataset}_training.png",
+            "reference": None,
+            "pieces": [],
+        }
+        plot_training(histories[dataset], dataset, plots / section["training_plot"])
         curves = {}
         reference = (references or {}).get(dataset)
         if reference:
@@ -176,60 +180,31 @@ def build_report(
             png = plots / f"{dataset}_held_out_reference.png"
             plot_piece(audio, rate, f"{dataset} / real held-out audio", png)
             curves["real held-out audio"] = rms_curve(audio, int(frame_seconds * rate))
-            parts.append(
-                f"<h3>Real held-out audio, {len(audio) / rate:g} s</h3><p>recording "
-                f"{reference['id']} from sample {reference['start']}: what the models were primed "
-                f'with, and how the music really goes on</p><audio controls preload="none" '
-                f'src="{reference["file"]}"></audio><br><img src="plots/{png.name}" alt="waveform and '
-                'spectrogram">'
-            )
+            section["reference"] = {**reference, "seconds": f"{len(audio) / rate:g}", "plot": png.name}
         for piece in [p for p in pieces if p["dataset"] == dataset]:
             audio, rate = read_audio(out / piece["file"])
             png = plots / (piece["file"].replace("/", "_").replace(".wav", ".png"))
             plot_piece(audio, rate, f"{dataset} / {piece['model']} / {piece['seconds']:g} s", png)
             curves[f"{piece['model']} {piece['seconds']:g}s"] = rms_curve(audio, int(frame_seconds * rate))
-            parts.append(
-                f"<h3>{html.escape(piece['model'])}, {piece['seconds']:g} s</h3>"
-                f"<p>primed with {piece['prime_samples']} samples of recording {piece['prime_id']} "
-                f"({html.escape(str(piece['composer']))}, {html.escape(str(piece['ensemble']))}); "
-                f"real-time factor {piece['real_time_factor']:.3g}</p>"
-                f'<audio controls preload="none" src="{piece["file"]}"></audio><br>'
-                f'<img src="plots/{png.name}" alt="waveform and spectrogram">'
+            section["pieces"].append(
+                {
+                    **piece,
+                    "seconds": f"{piece['seconds']:g}",
+                    "real_time_factor": f"{piece['real_time_factor']:.3g}",
+                    "plot": png.name,
+                }
             )
-        rms_png = plots / f"{dataset}_rms.png"
-        plot_rms(curves, frame_seconds, f"{dataset}: loudness over time", rms_png)
-        parts.append(f'<h3>Loudness over time</h3><img src="plots/{rms_png.name}" alt="RMS">')
-        musicality_png = plots / f"{dataset}_musicality.png"
-        plot_musicality(metrics[metrics["dataset"] == dataset], dataset, musicality_png)
-        parts.append(
-            f'<h3>Sound, notes, movement</h3><img src="plots/{musicality_png.name}" alt="musicality">'
+        section["rms_plot"] = f"{dataset}_rms.png"
+        plot_rms(curves, frame_seconds, f"{dataset}: loudness over time", plots / section["rms_plot"])
+        section["musicality_plot"] = f"{dataset}_musicality.png"
+        plot_musicality(metrics[metrics["dataset"] == dataset], dataset, plots / section["musicality_plot"])
+        section["metrics"] = _table(
+            metrics[metrics["dataset"] == dataset].drop(columns=["file", "dataset"], errors="ignore")
         )
-        parts.append(
-            "<h3>Metrics (generated pieces and baselines)</h3>"
-            + _table(
-                metrics[metrics["dataset"] == dataset].drop(columns=["file", "dataset"], errors="ignore")
-            )
-        )
-        parts.append(
-            "<h3>Held-out test evaluation</h3>"
-            + _table(evaluation[evaluation["dataset"] == dataset].drop(columns=["dataset"]))
-        )
-        sections.append("\n".join(parts))
+        section["evaluation"] = _table(evaluation[evaluation["dataset"] == dataset].drop(columns=["dataset"]))
+        sections.append(section)
     page = out / "report.html"
-    page.write_text(
-        "<!doctype html><html><head><meta charset='utf-8'><title>sonata report</title><style>"
-        "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
-        "table.t{border-collapse:collapse;font-size:12px}table.t td,table.t th{padding:2px 6px;"
-        "border-bottom:1px solid #ddd}img{max-width:100%}audio{width:100%}</style></head><body>"
-        "<h1>sonata: generated classical music</h1><p>Every piece below was composed by a model "
-        "trained on raw audio, continuing a short primer of held-out real audio. Silent fraction "
-        "and longest silence flag the report's WaveNet failure (sound, then silence); tonal fraction "
-        "(energy in note-like spectral peaks: real music near 1, noise near 0) tells notes from "
-        "noise; chroma change (how far the pitch-class profile moves from second to second) tells "
-        "music that moves from drones, loops and stationary noise; spectral and chroma distances "
-        "compare each piece with the held-out test audio; the baselines show silence, noise and "
-        "real audio on the same scales.</p>" + "\n".join(sections) + "</body></html>"
-    )
+    page.write_text(render_page({"datasets": sections}))
     return page
 
 
