@@ -64,20 +64,20 @@ wildcard_constraints:
     scheme="|".join(SCHEMES),
 
 
-def embedded_soundfont(wildcards):
+def get_soundfont(wildcards):
     """The soundfont as an input, so that replacing it re-renders the corpus; when it is
     missing, the render job itself says how to install it."""
     soundfont = config["corpus"]["embedded"]["soundfont"]
     return soundfont if os.path.isfile(soundfont) else []
 
 
-def metadata_row(recording):
+def get_metadata_row(recording):
     """Where a piece's render job leaves its musicnet_metadata.csv row."""
     folder = os.path.basename(os.path.dirname(recording.audio)).removesuffix("_data")
     return f"{EMBEDDED_ROOT}/metadata_rows/{folder}_{recording.id}.json"
 
 
-def dataset_labels(wildcards):
+def get_dataset_labels(wildcards):
     """Label CSVs of a dataset's recordings, where the corpus has them."""
     return [
         RECORDINGS[rid].labels
@@ -86,11 +86,11 @@ def dataset_labels(wildcards):
     ]
 
 
-def dataset_wavs(wildcards):
+def get_dataset_wavs(wildcards):
     return [f"results/wav/{rid}.wav" for rid in sorted(ASSIGNMENT[wildcards.dataset])]
 
 
-def shard(split):
+def get_shard(split):
     def paths(wildcards):
         scheme = model_scheme(config, wildcards.model)
         return f"results/shards/{wildcards.dataset}/{scheme}/{split}.h5"
@@ -98,7 +98,7 @@ def shard(split):
     return paths
 
 
-def generated_pieces(wildcards):
+def get_generated_pieces(wildcards):
     return [
         {
             "model": model,

@@ -3,7 +3,7 @@
 
 rule render_piece:
     input:
-        soundfont=embedded_soundfont,
+        soundfont=get_soundfont,
     output:
         audio=f"{EMBEDDED_ROOT}/{{folder}}_data/{{id}}.mp3",
         labels=f"{EMBEDDED_ROOT}/{{folder}}_labels/{{id}}.csv",
@@ -37,7 +37,7 @@ rule corpus_metadata:
     input:
         audio=[r.audio for r in EMBEDDED_RECORDINGS.values()],
         labels=[r.labels for r in EMBEDDED_RECORDINGS.values()],
-        rows=[metadata_row(r) for r in EMBEDDED_RECORDINGS.values()],
+        rows=[get_metadata_row(r) for r in EMBEDDED_RECORDINGS.values()],
     output:
         f"{EMBEDDED_ROOT}/musicnet_metadata.csv",
     log:

@@ -4,7 +4,7 @@
 rule select_dataset:
     input:
         metadata=METADATA,
-        wavs=dataset_wavs,
+        wavs=get_dataset_wavs,
     output:
         manifest="results/datasets/{dataset}/manifest.parquet",
     log:
@@ -32,7 +32,7 @@ rule select_dataset:
 rule describe_dataset:
     input:
         manifest="results/datasets/{dataset}/manifest.parquet",
-        labels=dataset_labels,
+        labels=get_dataset_labels,
     output:
         minutes="results/datasets/{dataset}/minutes.csv",
         notes="results/datasets/{dataset}/notes.csv",
@@ -52,7 +52,7 @@ rule describe_dataset:
 rule make_shards:
     input:
         manifest="results/datasets/{dataset}/manifest.parquet",
-        wavs=dataset_wavs,
+        wavs=get_dataset_wavs,
     output:
         train="results/shards/{dataset}/{scheme}/train.h5",
         validation="results/shards/{dataset}/{scheme}/validation.h5",

@@ -4,7 +4,7 @@
 rule compute_metrics:
     input:
         manifest="results/datasets/{dataset}/manifest.parquet",
-        pieces=lambda wc: [p["file"] for p in generated_pieces(wc)],
+        pieces=lambda wc: [p["file"] for p in get_generated_pieces(wc)],
     output:
         "results/metrics/{dataset}.parquet",
     log:
@@ -17,7 +17,7 @@ rule compute_metrics:
         mem_mb=4000,
         runtime=20,
     params:
-        pieces=generated_pieces,
+        pieces=get_generated_pieces,
         metrics=config["metrics"],
         seed=config["seed"],
     script:

@@ -4,8 +4,8 @@
 rule train_model:
     input:
         manifest="results/datasets/{dataset}/manifest.parquet",
-        train=shard("train"),
-        validation=shard("validation"),
+        train=get_shard("train"),
+        validation=get_shard("validation"),
     output:
         weights="results/models/{dataset}/{model}/model.weights.h5",
         info="results/models/{dataset}/{model}/model.json",
@@ -35,7 +35,7 @@ rule evaluate_model:
     input:
         weights="results/models/{dataset}/{model}/model.weights.h5",
         info="results/models/{dataset}/{model}/model.json",
-        test=shard("test"),
+        test=get_shard("test"),
     output:
         "results/evaluation/{dataset}/{model}.csv",
     log:
