@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from sonata.shards import ShardHeader
+
 
 def condition_name(record: dict, keys: list[str]) -> str:
     """The label a recording is conditioned on, e.g. 'Beethoven' or 'Beethoven / Solo Piano'."""
@@ -22,10 +24,10 @@ def condition_ids(records: list[dict], model_cfg: dict, vocabulary: list[str]) -
     return np.asarray([vocabulary.index(condition_name(r, keys)) for r in records], dtype=np.int32)
 
 
-def condition_labels(info: dict, model_cfg: dict, vocabulary: list[str]) -> np.ndarray | None:
+def condition_labels(info: ShardHeader, model_cfg: dict, vocabulary: list[str]) -> np.ndarray | None:
     """Per-recording condition ids of a shard, from its composers/ensembles attributes."""
     records = [
         {"composer": composer, "ensemble": ensemble}
-        for composer, ensemble in zip(info["composers"], info["ensembles"])
+        for composer, ensemble in zip(info.composers, info.ensembles)
     ]
     return condition_ids(records, model_cfg, vocabulary)

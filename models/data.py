@@ -2,40 +2,11 @@
 
 from __future__ import annotations
 
-import h5py
 import numpy as np
 import tensorflow as tf
 
 from sonata.mulaw import mulaw_compand, mulaw_encode
-
-
-def shard_info(path: str) -> dict:
-    with h5py.File(path, "r") as h5:
-        info = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in h5.attrs.items()}
-        info["count"] = int(h5["windows"].shape[0])
-        info["chunk_rows"] = int(h5["windows"].chunks[0])
-    return info
-
-
-def iter_blocks(path: str, seed: int | None, labels: np.ndarray | None = None):
-    """Yield (windows, label) blocks one HDF5 chunk at a time, in shuffled chunk order.
-
-    One read per chunk keeps HDF5 near its sequential speed; tf.data's shuffle buffer mixes
-    windows across chunks afterwards.
-    """
-    with h5py.File(path, "r") as h5:
-        windows = h5["windows"]
-        recording = h5["recording"]
-        rows = windows.chunks[0]
-        n_blocks = -(-windows.shape[0] // rows)
-        order = np.arange(n_blocks)
-        if seed is not None:
-            order = np.random.default_rng(seed).permutation(n_blocks)
-        for block in order:
-            sl = slice(block * rows, min((block + 1) * rows, windows.shape[0]))
-            rec = recording[sl]
-            cond = labels[rec] if labels is not None else np.zeros(len(rec), np.int32)
-            yield windows[sl], cond.astype(np.int32)
+from sonata.shards import ShardHeader, read_blocks, read_header
 
 
 def window_dataset(
@@ -43,13 +14,12 @@ def window_dataset(
 ) -> tf.data.Dataset:
     """Training: endless, chunk order and windows reshuffled every pass. Otherwise one pass in
     a fixed random chunk order, so every epoch validates on the same windows."""
-    info = shard_info(path)
-    length = int(info["window_length"])
+    length = read_header(path).window_length
 
     def blocks():
         epoch = 0
         while True:
-            yield from iter_blocks(path, seed + epoch, labels)
+            yield from read_blocks(path, seed + epoch, labels)
             if not train:
                 return
             epoch += 1
@@ -63,21 +33,21 @@ def window_dataset(
     return ds
 
 
-def seq2seq_pairs(windows: np.ndarray, info: dict, start_token: float):
+def seq2seq_pairs(windows: np.ndarray, info: ShardHeader, start_token: float):
     """((encoder input, decoder input), target) as float arrays, teacher forcing."""
     from models.seq2seq import teacher_forcing_inputs
 
-    audio = windows.astype(np.float32) * float(info["scale"])
-    x = audio[:, : info["input_length"]]
-    y = audio[:, info["target_offset"] : info["target_offset"] + info["target_length"]]
+    audio = info.audio(windows)
+    x = audio[:, : info.input_length]
+    y = audio[:, info.target_offset : info.target_offset + info.target_length]
     return (x[..., None], teacher_forcing_inputs(y, start_token)[..., None]), y[..., None]
 
 
-def wavenet_pairs(windows: np.ndarray, info: dict, channels: int):
+def wavenet_pairs(windows: np.ndarray, info: ShardHeader, channels: int):
     """Companded inputs w[0:L-1] and mu-law code targets for the last chunk samples."""
-    audio = windows.astype(np.float32) * float(info["scale"])
-    x = mulaw_compand(audio[:, : info["input_length"]], channels)
-    y = mulaw_encode(audio[:, info["target_offset"] :], channels).astype(np.int32)
+    audio = info.audio(windows)
+    x = mulaw_compand(audio[:, : info.input_length], channels)
+    y = mulaw_encode(audio[:, info.target_offset :], channels).astype(np.int32)
     return x[..., None], y
 
 
@@ -92,7 +62,7 @@ def training_dataset(
     train: bool = True,
 ) -> tf.data.Dataset:
     """(inputs, targets) batches ready for model.fit or evaluate."""
-    info = shard_info(path)
+    info = read_header(path)
     ds = window_dataset(path, seed, shuffle_buffer, labels, train).batch(batch_size, drop_remainder=train)
     conditioned = labels is not None
 
@@ -105,9 +75,9 @@ def training_dataset(
 
         def to_pairs(w, c):
             x, d, y = tf.py_function(convert, [w, c], [tf.float32] * 3)
-            x.set_shape([None, info["input_length"], 1])
-            d.set_shape([None, info["target_length"], 1])
-            y.set_shape([None, info["target_length"], 1])
+            x.set_shape([None, info.input_length, 1])
+            d.set_shape([None, info.target_length, 1])
+            y.set_shape([None, info.target_length, 1])
             return (x, d), y
     else:
         q = int(model_cfg["quantization_channels"])
@@ -118,8 +88,8 @@ def training_dataset(
 
         def to_pairs(w, c):
             x, y = tf.py_function(convert, [w, c], [tf.float32, tf.int32])
-            x.set_shape([None, info["input_length"], 1])
-            y.set_shape([None, info["target_length"]])
+            x.set_shape([None, info.input_length, 1])
+            y.set_shape([None, info.target_length])
             if conditioned:
                 return (x, tf.reshape(c, [-1, 1])), y
             return x, y

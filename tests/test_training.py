@@ -164,9 +164,9 @@ def test_wavenet_trains_with_composer_conditioning_from_shard_attributes(tmp_pat
     rows = make_shards(tmp_path, wavenet_scheme(model_cfg), ("Bach", "Haydn", "Haydn"), 1.0, 16)
     vocabulary = condition_vocabulary(rows, model_cfg)
     assert vocabulary == ["Bach", "Haydn"]
-    from models.data import shard_info
+    from sonata.shards import read_header
 
-    assert list(condition_labels(shard_info(str(tmp_path / "train.h5")), model_cfg, vocabulary)) == [0, 1]
+    assert list(condition_labels(read_header(str(tmp_path / "train.h5")), model_cfg, vocabulary)) == [0, 1]
     training = dict(TRAINING, epochs=1, steps_per_epoch=5)
     facts = train(
         str(tmp_path / "train.h5"),

@@ -8,16 +8,16 @@ import pandas as pd
 
 from sonata.audio import atomic_path
 from sonata.mulaw import mulaw_decode
+from sonata.shards import ShardHeader, read_blocks, read_header
 
 log = logging.getLogger("sonata.evaluate")
 
 
 def sample_windows(path: str, max_windows: int, seed: int, labels: np.ndarray | None = None):
     """Up to max_windows test windows (and their condition ids) from randomly ordered chunks."""
-    from models.data import iter_blocks
 
     taken, conditions, total = [], [], 0
-    for windows, condition in iter_blocks(path, seed, labels):
+    for windows, condition in read_blocks(path, seed, labels):
         taken.append(windows)
         conditions.append(condition)
         total += len(windows)
@@ -26,7 +26,7 @@ def sample_windows(path: str, max_windows: int, seed: int, labels: np.ndarray | 
     return np.concatenate(taken)[:max_windows], np.concatenate(conditions)[:max_windows]
 
 
-def seq2seq_scores(model, facts: dict, windows: np.ndarray, info: dict) -> list[dict]:
+def seq2seq_scores(model, facts: dict, windows: np.ndarray, info: ShardHeader) -> list[dict]:
     from models.data import seq2seq_pairs
     from models.seq2seq import Seq2SeqGenerator
 
@@ -44,7 +44,7 @@ def seq2seq_scores(model, facts: dict, windows: np.ndarray, info: dict) -> list[
     ]
 
 
-def wavenet_scores(model, facts: dict, windows: np.ndarray, info: dict, labels) -> list[dict]:
+def wavenet_scores(model, facts: dict, windows: np.ndarray, info: ShardHeader, labels) -> list[dict]:
     import keras
 
     from models.data import wavenet_pairs
@@ -61,8 +61,8 @@ def wavenet_scores(model, facts: dict, windows: np.ndarray, info: dict, labels) 
     marginal_bits = float(-(np.log2(marginal)[codes]).mean())
     levels = mulaw_decode(np.arange(q), q)
     expected = np.exp(log_probs) @ levels
-    target = windows[:, info["target_offset"] :].astype(np.float32) * float(info["scale"])
-    last = windows[:, info["target_offset"] - 1 : -1].astype(np.float32) * float(info["scale"])
+    target = info.audio(windows[:, info.target_offset :])
+    last = info.audio(windows[:, info.target_offset - 1 : -1])
     return [
         {"metric": "nll_bits_per_sample", "predictor": "model", "value": float(nll)},
         {"metric": "nll_bits_per_sample", "predictor": "uniform", "value": math.log2(q)},
@@ -79,11 +79,10 @@ def wavenet_scores(model, facts: dict, windows: np.ndarray, info: dict, labels) 
 
 def evaluate(info_path: str, weights_path: str, test_path: str, max_windows: int, seed: int) -> pd.DataFrame:
     from models.conditioning import condition_labels
-    from models.data import shard_info
     from models.loading import load_trained
 
     model, facts = load_trained(info_path, weights_path)
-    info = shard_info(test_path)
+    info = read_header(test_path)
     labels = condition_labels(info, facts["model"], facts["conditions"])
     windows, conditions = sample_windows(test_path, max_windows, seed, labels)
     if facts["architecture"] == "seq2seq":

@@ -2,13 +2,12 @@
 
 import logging
 
-import h5py
 import numpy as np
 import pandas as pd
 import soundfile as sf
 from tqdm import tqdm
 
-from sonata.audio import atomic_path
+from sonata.shards import SCALE, ShardHeader, new_shard
 from sonata.windows import WindowScheme, count_windows, frame
 
 log = logging.getLogger("sonata.shards")
@@ -23,7 +22,7 @@ def recording_windows(
     starts = np.arange(len(windows), dtype=np.int64) * scheme.hop
     if trim_below is not None and len(windows):
         _, targets = scheme.split(windows)
-        loud = np.abs(targets).max(axis=1) >= trim_below * 32768
+        loud = np.abs(targets).max(axis=1) >= trim_below / SCALE
         windows, starts = windows[loud], starts[loud]
     return windows, starts
 
@@ -40,52 +39,34 @@ def write_shard(
     """Write windows of every recording of `manifest` (one split) to `path`; returns the count."""
     rate = int(manifest["sample_rate"].iloc[0]) if len(manifest) else 0
     expected = int(sum(count_windows(int(n), scheme.length, scheme.hop) for n in manifest["samples"]))
-    with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
-        rows = max(1, min(chunk_windows, expected))
-        windows_ds = h5.create_dataset(
-            "windows",
-            shape=(0, scheme.length),
-            maxshape=(None, scheme.length),
-            dtype="int16",
-            chunks=(rows, scheme.length),
-        )
-        recording_ds = h5.create_dataset(
-            "recording", shape=(0,), maxshape=(None,), dtype="int32", chunks=(rows,)
-        )
-        start_ds = h5.create_dataset("start", shape=(0,), maxshape=(None,), dtype="int64", chunks=(rows,))
-        total = 0
-        per_recording = []
-        for index, row in enumerate(
-            tqdm(list(manifest.itertuples(index=False)), desc=f"{dataset}/{scheme.name}/{split}", unit="rec")
+    rows = max(1, min(chunk_windows, expected))
+    with new_shard(path, scheme.length, rows) as shard:
+        for row in tqdm(
+            list(manifest.itertuples(index=False)), desc=f"{dataset}/{scheme.name}/{split}", unit="rec"
         ):
             audio, _ = sf.read(row.wav, dtype="int16")
-            windows, starts = recording_windows(audio, scheme, trim_below)
-            n = len(windows)
-            for ds in (windows_ds, recording_ds, start_ds):
-                ds.resize(total + n, axis=0)
-            windows_ds[total : total + n] = windows
-            recording_ds[total : total + n] = index
-            start_ds[total : total + n] = starts
-            total += n
-            per_recording.append(n)
-        attrs = h5.attrs
-        attrs["dataset"] = dataset
-        attrs["split"] = split
-        attrs["scheme"] = scheme.name
-        attrs["sample_rate"] = rate
-        attrs["window_length"] = scheme.length
-        attrs["input_length"] = scheme.input_length
-        attrs["target_offset"] = scheme.target_offset
-        attrs["target_length"] = scheme.target_length
-        attrs["hop"] = scheme.hop
-        attrs["scale"] = 1.0 / 32768.0
-        attrs["trim_silence_below"] = -1.0 if trim_below is None else trim_below
-        attrs["source_ids"] = np.asarray(manifest["id"], dtype=np.int64)
-        attrs["composers"] = [str(c) for c in manifest["composer"]]
-        attrs["ensembles"] = [str(e) for e in manifest["ensemble"]]
-        attrs["recording_windows"] = np.asarray(per_recording, dtype=np.int64)
-    log.info("%s: %d windows of %d samples (%s)", path, total, scheme.length, split)
-    return total
+            shard.append(*recording_windows(audio, scheme, trim_below))
+        shard.finish(
+            ShardHeader(
+                dataset=dataset,
+                split=split,
+                scheme=scheme.name,
+                sample_rate=rate,
+                window_length=scheme.length,
+                input_length=scheme.input_length,
+                target_offset=scheme.target_offset,
+                target_length=scheme.target_length,
+                hop=scheme.hop,
+                scale=SCALE,
+                trim_silence_below=-1.0 if trim_below is None else trim_below,
+                source_ids=tuple(int(i) for i in manifest["id"]),
+                composers=tuple(str(c) for c in manifest["composer"]),
+                ensembles=tuple(str(e) for e in manifest["ensemble"]),
+                recording_windows=tuple(shard.per_recording),
+            )
+        )
+    log.info("%s: %d windows of %d samples (%s)", path, shard.total, scheme.length, split)
+    return shard.total
 
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point

@@ -93,14 +93,16 @@ def train(
     import keras
 
     from models.conditioning import condition_labels, condition_vocabulary
-    from models.data import shard_info, training_dataset
+    from models.data import training_dataset
+    from sonata.shards import read_header
 
     keras.utils.set_random_seed(seed)
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    info = shard_info(train_path)
+    info = read_header(train_path)
     scheme = {
-        k: int(info[k]) for k in ("input_length", "target_offset", "target_length", "hop", "window_length")
+        k: int(getattr(info, k))
+        for k in ("input_length", "target_offset", "target_length", "hop", "window_length")
     }
     vocabulary = condition_vocabulary(manifest_rows, model_cfg)
     model, trainer = build_model(model_cfg, scheme, len(vocabulary))
@@ -116,7 +118,7 @@ def train(
         buffer,
         condition_labels(info, model_cfg, vocabulary),
     )
-    val_info = shard_info(validation_path)
+    val_info = read_header(validation_path)
     val_ds = training_dataset(
         validation_path,
         architecture,
@@ -128,7 +130,7 @@ def train(
         train=False,
     )
     val_ds = val_ds.take(int(training_cfg["validation_steps"])).cache()
-    steps = int(training_cfg["steps_per_epoch"]) or max(1, info["count"] // batch)
+    steps = int(training_cfg["steps_per_epoch"]) or max(1, info.count // batch)
     history_csv = work / "history.csv"
     resumed = (work / "backup").exists()
     if not resumed:  # a fresh run must not inherit a finished run's curves
@@ -146,7 +148,7 @@ def train(
         "training %s on %s (%d windows), %d steps/epoch, device %s%s",
         architecture,
         train_path,
-        info["count"],
+        info.count,
         steps,
         device,
         ", resuming" if resumed else "",
@@ -171,7 +173,7 @@ def train(
         "architecture": architecture,
         "model": model_cfg,
         "scheme": scheme,
-        "sample_rate": int(info["sample_rate"]),
+        "sample_rate": int(info.sample_rate),
         "conditions": vocabulary,
         "parameters": int(model.count_params()),
         "epochs_run": int(len(history)),
