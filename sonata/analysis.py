@@ -101,9 +101,12 @@ def chroma_change(
     """Mean total-variation distance between the chroma of consecutive sounding segments.
 
     Music moves from chord to chord; a drone, a loop or stationary noise does not (near 0).
+    Audio shorter than two segments cannot show movement either way: NaN, not "no movement".
     """
     n = max(fft_size, int(seconds * rate))
     segments = [audio[i : i + n] for i in range(0, len(audio) - n + 1, n)]
+    if len(segments) < 2:
+        return float("nan")
     profiles = [
         chroma(power_spectrum(s, fft_size), rate, fft_size) for s in segments if s.std() >= silence_threshold
     ]

@@ -212,8 +212,14 @@ def load_recordings(config: dict) -> dict[int, Recording]:
     return musicnet_recordings(corpus_cfg, need_instruments)
 
 
+def _nfc(name: object) -> str:
+    """One spelling per name: "Dvořák" typed with a combining caron equals the precomposed one."""
+    return unicodedata.normalize("NFC", str(name))
+
+
 def _check_values(kind: str, wanted: list[str], existing: set[str], dataset: str) -> None:
-    unknown = [w for w in wanted if w not in existing]
+    known = {_nfc(e) for e in existing}
+    unknown = [w for w in wanted if _nfc(w) not in known]
     if unknown:
         raise SonataError(
             f"dataset {dataset!r}: {kind} {unknown} match no recording; the corpus has "
@@ -228,11 +234,12 @@ def select_recordings(recordings: dict[int, Recording], dataset: str, dataset_cf
     instruments = [int(i) for i in dataset_cfg.get("instruments") or []]
     _check_values("composer", composers, {r.composer for r in recordings.values()}, dataset)
     _check_values("ensemble", ensembles, {r.ensemble for r in recordings.values()}, dataset)
+    composers_nfc, ensembles_nfc = {_nfc(c) for c in composers}, {_nfc(e) for e in ensembles}
     chosen = []
     for rid, rec in sorted(recordings.items()):
-        if composers and rec.composer not in composers:
+        if composers and _nfc(rec.composer) not in composers_nfc:
             continue
-        if ensembles and rec.ensemble not in ensembles:
+        if ensembles and _nfc(rec.ensemble) not in ensembles_nfc:
             continue
         if instruments:
             have = set(rec.instruments)

@@ -200,3 +200,15 @@ def test_a_selection_of_nothing_names_the_dataset_to_widen(tmp_path):
     recs = musicnet_recordings(corpus_cfg(tmp_path), need_instruments=False)
     with pytest.raises(SonataError, match=r"Widen datasets\.cellos in config\.yaml"):
         select_recordings(recs, "cellos", {"composers": ["Bach"], "ensembles": ["Solo Piano"]})
+
+
+def test_names_match_whatever_unicode_form_they_were_typed_in(tmp_path):
+    import unicodedata
+
+    composed = unicodedata.normalize("NFC", "Dvořák")
+    decomposed = unicodedata.normalize("NFD", "Dvořák")
+    assert composed != decomposed
+    rows = [*ROWS, {"id": 20, "composer": composed, "ensemble": "String Quartet"}]
+    musicnet_tree(tmp_path, rows, [10, 12, 14, 16, 18, 20])
+    recs = musicnet_recordings(corpus_cfg(tmp_path), need_instruments=False)
+    assert select_recordings(recs, "d", {"composers": [decomposed], "ensembles": []}) == [20]

@@ -114,3 +114,11 @@ def test_chroma_change_tells_a_moving_melody_from_a_loop_and_from_noise():
     )
     assert moving > 0.5
     assert looping < 1e-6 and noise < 0.1
+
+
+def test_chroma_change_of_audio_too_short_to_move_is_not_computable():
+    one_second = sine(262.0, 1.0) + sine(392.0, 1.0, 0.1)
+    stats = describe(one_second, RATE, power_spectrum(one_second, 2048), CFG)
+    assert np.isnan(stats["chroma_change"])  # one segment: not "a drone" (was 0.0)
+    silence = describe(np.zeros(4 * RATE, np.float32), RATE, power_spectrum(one_second, 2048), CFG)
+    assert silence["chroma_change"] == 0.0  # long enough, and nothing moves

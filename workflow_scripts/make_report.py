@@ -93,7 +93,10 @@ def plot_musicality(metrics: pd.DataFrame, title: str, path: Path) -> None:
     colours = ["#1f4e79" if kind == "generated" else "#bbbbbb" for kind in rows["kind"]]
     fig, axes = plt.subplots(1, 3, figsize=(10, 0.3 * len(rows) + 1.2), sharey=True)
     for ax, (column, name) in zip(axes, MUSICALITY.items()):
-        ax.barh(rows["label"], rows[column], color=colours)
+        ax.barh(rows["label"], rows[column].fillna(0.0), color=colours)
+        for position, value in enumerate(rows[column]):
+            if np.isnan(value):
+                ax.text(0.02, position, "n/a (too short)", va="center", fontsize=7, color="#888888")
         ax.set_title(name, fontsize=9)
         ax.set_xlim(0, 1)
         ax.tick_params(labelsize=7)
@@ -132,7 +135,9 @@ def corpus_context(dataset: str, minutes: pd.DataFrame, notes: pd.DataFrame, plo
 
 def _table(frame: pd.DataFrame) -> str:
     """An HTML table; pandas escapes the cells, so the template may insert it as it is."""
-    return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="t")
+    return frame.to_html(
+        index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="t", na_rep="n/a"
+    )
 
 
 def render_page(context: dict) -> str:
