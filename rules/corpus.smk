@@ -35,8 +35,7 @@ rule render_piece:
 
 rule corpus_metadata:
     input:
-        audio=[r.audio for r in EMBEDDED_RECORDINGS.values()],
-        labels=[r.labels for r in EMBEDDED_RECORDINGS.values()],
+        # each row is written by the render job that also writes the piece's audio and labels
         rows=[get_metadata_row(r) for r in EMBEDDED_RECORDINGS.values()],
     output:
         f"{EMBEDDED_ROOT}/musicnet_metadata.csv",
