@@ -33,7 +33,9 @@ try:
         name: split_recordings(
             {
                 rid: RECORDINGS[rid].group
-                for rid in select_recordings(RECORDINGS, name, cfg)
+                for rid in select_recordings(
+                    RECORDINGS, name, cfg, config["corpus"]["on_missing_labels"]
+                )
             },
             config["seed"],
             config["split"]["validation"],

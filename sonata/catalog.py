@@ -227,19 +227,34 @@ def _check_values(kind: str, wanted: list[str], existing: set[str], dataset: str
         )
 
 
-def select_recordings(recordings: dict[int, Recording], dataset: str, dataset_cfg: dict) -> list[int]:
-    """Ids a dataset keeps, by composer, ensemble and (label) instrument, sorted."""
+def expected_labels(audio: str) -> str:
+    """Where MusicNet keeps a recording's label CSV: {train,test}_labels/<id>.csv beside its audio."""
+    path = Path(audio)
+    return str(path.parent.parent / path.parent.name.replace("_data", "_labels") / f"{path.stem}.csv")
+
+
+def select_recordings(
+    recordings: dict[int, Recording], dataset: str, dataset_cfg: dict, on_missing_labels: str = "error"
+) -> list[int]:
+    """Ids a dataset keeps, by composer, ensemble and (label) instrument, sorted.
+
+    An instrument filter needs each candidate's label CSV: a missing one is an error naming it,
+    unless `on_missing_labels` is "skip", which leaves such recordings out.
+    """
     composers = dataset_cfg.get("composers") or []
     ensembles = dataset_cfg.get("ensembles") or []
     instruments = [int(i) for i in dataset_cfg.get("instruments") or []]
     _check_values("composer", composers, {r.composer for r in recordings.values()}, dataset)
     _check_values("ensemble", ensembles, {r.ensemble for r in recordings.values()}, dataset)
     composers_nfc, ensembles_nfc = {_nfc(c) for c in composers}, {_nfc(e) for e in ensembles}
-    chosen = []
+    chosen, unlabelled = [], []
     for rid, rec in sorted(recordings.items()):
         if composers and _nfc(rec.composer) not in composers_nfc:
             continue
         if ensembles and _nfc(rec.ensemble) not in ensembles_nfc:
+            continue
+        if instruments and rec.labels is None:
+            unlabelled.append(expected_labels(rec.audio))
             continue
         if instruments:
             have = set(rec.instruments)
@@ -249,6 +264,12 @@ def select_recordings(recordings: dict[int, Recording], dataset: str, dataset_cf
             elif not have & set(instruments):
                 continue
         chosen.append(rid)
+    if unlabelled and on_missing_labels == "error":
+        raise SonataError(
+            f"dataset {dataset!r} filters by instrument, which the label CSVs tell, but "
+            f"{len(unlabelled)} of its recordings have none: {unlabelled[:20]}. Add those files, or "
+            "set corpus.on_missing_labels: skip to leave such recordings out."
+        )
     if not chosen:
         raise SonataError(
             f"dataset {dataset!r} selects no recording: no recording is by {composers or 'any'} "

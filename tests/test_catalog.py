@@ -212,3 +212,16 @@ def test_names_match_whatever_unicode_form_they_were_typed_in(tmp_path):
     musicnet_tree(tmp_path, rows, [10, 12, 14, 16, 18, 20])
     recs = musicnet_recordings(corpus_cfg(tmp_path), need_instruments=False)
     assert select_recordings(recs, "d", {"composers": [decomposed], "ensembles": []}) == [20]
+
+
+def test_an_instrument_filter_refuses_recordings_without_labels_unless_told_to_skip(tmp_path):
+    musicnet_tree(tmp_path, ROWS, [10, 12, 14, 16, 18], labels={10: [1], 12: [41, 42, 43], 16: [41, 1]})
+    recs = musicnet_recordings(corpus_cfg(tmp_path), need_instruments=True)
+    piano = {"composers": [], "ensembles": [], "instruments": [1], "instrument_match": "only"}
+    # 14 (Mozart, Solo Piano) has no label CSV: it used to leave the dataset without a word
+    with pytest.raises(SonataError, match=r"'p'.*train_labels/14\.csv.*on_missing_labels: skip") as error:
+        select_recordings(recs, "p", piano)
+    assert "train_labels/18.csv" in str(error.value)  # every unlabelled candidate is named
+    assert select_recordings(recs, "p", piano, on_missing_labels="skip") == [10]
+    # without an instrument filter labels are not needed
+    assert select_recordings(recs, "b", {"composers": ["Mozart"], "ensembles": []}) == [14, 16]

@@ -260,3 +260,28 @@ def test_a_corrupt_mp3_fails_its_job_by_name_and_keeps_the_rest(tmp_path):
     # the Beethoven dataset never needed the broken Mozart file
     assert (work / "results" / "shards" / "beethoven" / "a" / "train.h5").exists()
     assert not (work / "results" / "shards" / "piano").exists()
+
+
+@pytest.mark.slow
+def test_the_advice_for_an_empty_audio_file_works_when_followed(tmp_path):
+    root = tmp_path / "musicnet"
+    musicnet_copy(root)
+    empty = root / "train_data" / "2006.wav"
+    empty.write_bytes(b"")
+    metadata = pd.read_csv(root / "musicnet_metadata.csv")
+    extra = dict(metadata.iloc[0], id=2006, catalog_name="OP6")
+    pd.concat([metadata, pd.DataFrame([extra])]).to_csv(root / "musicnet_metadata.csv", index=False)
+    work = tmp_path / "work"
+    cfg = musicnet_config(root)
+    write_config(work, cfg)
+    result = snakemake(work, "--cores", "2", "--keep-going", "shards", check=False)
+    assert result.returncode != 0
+    log = (work / "logs" / "convert_audio" / "2006.log").read_text()
+    assert "2006.wav is empty (0 bytes)" in log and "corpus.on_missing_audio: skip" in log
+    # follow the advice: the file leaves the corpus, the setting leaves the recording out
+    empty.rename(tmp_path / "2006.wav")
+    cfg["corpus"]["on_missing_audio"] = "skip"
+    write_config(work, cfg)
+    snakemake(work, "--cores", "2", "shards")
+    manifest = pd.read_parquet(work / "results" / "datasets" / "piano" / "manifest.parquet")
+    assert sorted(manifest["id"]) == [2000, 2001, 2002]

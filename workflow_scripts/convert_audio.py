@@ -22,8 +22,8 @@ def convert(source: str, target: str, sample_rate: int) -> dict:
         raise SonataError(f"audio file {source} does not exist")
     if path.stat().st_size == 0:
         raise SonataError(
-            f"audio file {source} is empty (0 bytes): replace it with a good copy, or remove "
-            "its row from the metadata"
+            f"audio file {source} is empty (0 bytes): replace it with a good copy, or move it out "
+            "of the corpus and set corpus.on_missing_audio: skip to leave that recording out"
         )
     try:
         sound = AudioSegment.from_file(str(path))
