@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import mido
@@ -189,12 +189,12 @@ def prepare_score(score, source: str):
     return score
 
 
-def score_tempo_marks(score) -> list[TempoMark]:
+def score_tempo_marks(flats: list) -> list[TempoMark]:
+    """Metronome marks of the first flattened part that has any."""
     from music21 import tempo
 
     marks = {}
-    for part in score.parts:
-        flat = part.flatten()
+    for flat in flats:
         for mark in flat.getElementsByClass(tempo.MetronomeMark):
             if mark.number is None:
                 continue
@@ -205,11 +205,10 @@ def score_tempo_marks(score) -> list[TempoMark]:
     return list(marks.values())
 
 
-def score_dynamics(score) -> tuple[list[list[DynamicMark]], list[list[Hairpin]]]:
-    """Dynamic marks and hairpins per part; a part without marks follows the others'."""
+def score_dynamics(score, flats: list) -> tuple[list[list[DynamicMark]], list[list[Hairpin]]]:
+    """Dynamic marks and hairpins per flattened part; a part without marks follows the others'."""
     from music21 import dynamics
 
-    flats = [part.flatten() for part in score.parts]
     marks = [
         [
             DynamicMark(float(flat.elementOffset(d)), str(d.value))
@@ -278,12 +277,12 @@ def score_notes(
 ) -> tuple[list[NoteEvent], list[TempoMark]]:
     """Sounding notes of a score with velocities from its dynamics, in its instruments' ranges."""
     score = prepare_score(load_score(score_path), score_path)
-    parts = list(score.parts)
-    if not parts:
+    flats = [part.flatten() for part in score.parts]
+    if not flats:
         raise SonataError(f"score {score_path} has no parts to render")
-    marks, hairpins = score_dynamics(score)
+    marks, hairpins = score_dynamics(score, flats)
     events: list[NoteEvent] = []
-    for index, (part, program) in enumerate(zip(parts, part_programs(len(parts), programs))):
+    for index, (flat, program) in enumerate(zip(flats, part_programs(len(flats), programs))):
         curve = velocity_curve(
             marks[index],
             hairpins[index],
@@ -292,25 +291,17 @@ def score_notes(
             render_cfg["accent_boost"],
             render_cfg["hairpin_step"],
         )
-        for note in part_notes(part.flatten(), index, program, curve):
-            pitch = fit_to_range(note.pitch, program)
-            events.append(note if pitch == note.pitch else _with_pitch(note, pitch))
+        for note in part_notes(flat, index, program, curve):
+            events.append(replace(note, pitch=fit_to_range(note.pitch, program)))
     if not events:
         raise SonataError(f"score {score_path} has no notes")
     events.sort(key=lambda e: (e.start_quarters, e.part, e.pitch))
-    return events, score_tempo_marks(score)
-
-
-def _with_pitch(note: NoteEvent, pitch: int) -> NoteEvent:
-    return NoteEvent(
-        note.start_quarters, note.end_quarters, note.part, note.program, pitch, note.velocity, note.note_value
-    )
+    return events, score_tempo_marks(flats)
 
 
 def quantize(events: list[NoteEvent], tempo: TempoMap, max_seconds: float | None) -> list[NoteEvent]:
     """Snap to MIDI ticks (so labels and audio agree to the sample) and cut at max_seconds."""
-    limit = tempo.quarters(max_seconds) if max_seconds else float("inf")
-    limit_tick = round(limit * TICKS_PER_QUARTER) if max_seconds else None
+    limit_tick = round(tempo.quarters(max_seconds) * TICKS_PER_QUARTER) if max_seconds else None
     snapped = []
     for e in events:
         on = round(e.start_quarters * TICKS_PER_QUARTER)
@@ -320,15 +311,7 @@ def quantize(events: list[NoteEvent], tempo: TempoMap, max_seconds: float | None
                 continue
             off = min(off, limit_tick)
         snapped.append(
-            NoteEvent(
-                on / TICKS_PER_QUARTER,
-                off / TICKS_PER_QUARTER,
-                e.part,
-                e.program,
-                e.pitch,
-                e.velocity,
-                e.note_value,
-            )
+            replace(e, start_quarters=on / TICKS_PER_QUARTER, end_quarters=off / TICKS_PER_QUARTER)
         )
     return snapped
 
