@@ -164,6 +164,12 @@ def _label_instruments(path: Path) -> tuple[int, ...]:
     return tuple(sorted(int(i) for i in column.unique()))
 
 
+def expected_labels(audio: str) -> str:
+    """Where MusicNet keeps a recording's label CSV: {train,test}_labels/<id>.csv beside its audio."""
+    path = Path(audio)
+    return str(path.parent.parent / path.parent.name.replace("_data", "_labels") / f"{path.stem}.csv")
+
+
 def musicnet_recordings(corpus_cfg: dict, need_instruments: bool) -> dict[int, Recording]:
     """Pair MusicNet metadata rows with audio files; refuse (or skip) mismatches."""
     root = Path(corpus_cfg["musicnet_root"])
@@ -189,7 +195,7 @@ def musicnet_recordings(corpus_cfg: dict, need_instruments: bool) -> dict[int, R
         if row.id not in audio:
             continue
         path = audio[row.id]
-        labels = root / f"{path.parent.name.replace('_data', '_labels')}" / f"{row.id}.csv"
+        labels = Path(expected_labels(str(path)))
         recordings[row.id] = Recording(
             id=row.id,
             composer=str(row.composer),
@@ -225,12 +231,6 @@ def _check_values(kind: str, wanted: list[str], existing: set[str], dataset: str
             f"dataset {dataset!r}: {kind} {unknown} match no recording; the corpus has "
             f"{sorted(existing)}. Fix datasets.{dataset}.{kind}s in config.yaml."
         )
-
-
-def expected_labels(audio: str) -> str:
-    """Where MusicNet keeps a recording's label CSV: {train,test}_labels/<id>.csv beside its audio."""
-    path = Path(audio)
-    return str(path.parent.parent / path.parent.name.replace("_data", "_labels") / f"{path.stem}.csv")
 
 
 def select_recordings(
