@@ -201,11 +201,10 @@ def build_report(
             )
         section["rms_plot"] = f"{dataset}_rms.png"
         plot_rms(curves, frame_seconds, f"{dataset}: loudness over time", plots / section["rms_plot"])
+        own_metrics = metrics[metrics["dataset"] == dataset]
         section["musicality_plot"] = f"{dataset}_musicality.png"
-        plot_musicality(metrics[metrics["dataset"] == dataset], dataset, plots / section["musicality_plot"])
-        section["metrics"] = _table(
-            metrics[metrics["dataset"] == dataset].drop(columns=["file", "dataset"], errors="ignore")
-        )
+        plot_musicality(own_metrics, dataset, plots / section["musicality_plot"])
+        section["metrics"] = _table(own_metrics.drop(columns=["file", "dataset"], errors="ignore"))
         section["evaluation"] = _table(evaluation[evaluation["dataset"] == dataset].drop(columns=["dataset"]))
         sections.append(section)
     page = out / "report.html"
