@@ -160,13 +160,14 @@ def bench_data(tmp: Path) -> str:
 def bench_generation() -> str:
     import keras
 
-    from models.wavenet import IncrementalWaveNet, WaveNetWeights, build_wavenet, receptive_field
+    from models.architectures import model_spec
+    from models.wavenet import IncrementalWaveNet, WaveNetWeights, build_wavenet
     from tests.conftest import repo_config
 
-    cfg = repo_config()["models"]["wavenet"]
+    cfg = model_spec(repo_config()["models"]["wavenet"])
     keras.utils.set_random_seed(0)
     model = build_wavenet(cfg)
-    rf = receptive_field(cfg)
+    rf = cfg.receptive_field
     rate = 16000
     prime = np.random.default_rng(0).uniform(-0.1, 0.1, (1, rf)).astype(np.float32)
     weights = WaveNetWeights(model, cfg)
@@ -208,16 +209,16 @@ def bench_generation() -> str:
         row["speed-up"] = row["samples/s"] / base
     title = (
         f"WaveNet generation, default model ({len(weights.dilations)} layers, "
-        f"{cfg['residual_channels']} channels, receptive field {rf})"
+        f"{cfg.residual_channels} channels, receptive field {rf})"
     )
     return table(title, rows)
 
 
 def bench_training(tmp: Path) -> str:
-    from sonata.config import window_schemes
+    from models.architectures import model_scheme, window_schemes
     from tests.conftest import repo_config
     from workflow_scripts.make_shards import write_shard
-    from workflow_scripts.train_model import train
+    from workflow_scripts.train_model import TrainingConfig, TrainingData, TrainingOutputs, train
 
     cfg = repo_config()
     rate = 16000
@@ -236,36 +237,41 @@ def bench_training(tmp: Path) -> str:
         for s in ("train",)
     ]
     manifest = pd.DataFrame(rows_manifest)
-    training = dict(cfg["training"], epochs=2, steps_per_epoch=20, validation_steps=2)
+    training = TrainingConfig.from_config(
+        dict(cfg["training"], epochs=2, steps_per_epoch=20, validation_steps=2)
+    )
     rows = []
+    schemes = window_schemes(cfg)
     for name in ("seq2seq", "wavenet"):
         model_cfg = cfg["models"][name]
-        scheme = window_schemes(cfg)["a" if name == "seq2seq" else name]
+        scheme = schemes[model_scheme(cfg, name)]
         for split in ("train", "validation"):
             write_shard(str(tmp / f"{name}_{split}.h5"), manifest, scheme, split, "b", 512)
         with contextlib.redirect_stdout(io.StringIO()):  # Keras' per-epoch lines
-            facts = train(
-                str(tmp / f"{name}_train.h5"),
-                str(tmp / f"{name}_validation.h5"),
-                rows_manifest,
+            card = train(
                 model_cfg,
                 training,
+                TrainingData(
+                    str(tmp / f"{name}_train.h5"), str(tmp / f"{name}_validation.h5"), rows_manifest
+                ),
+                TrainingOutputs(
+                    str(tmp / f"{name}.weights.h5"),
+                    str(tmp / f"{name}.json"),
+                    str(tmp / f"{name}.csv"),
+                    str(tmp / f"{name}_work"),
+                ),
                 0,
-                str(tmp / f"{name}.weights.h5"),
-                str(tmp / f"{name}.json"),
-                str(tmp / f"{name}.csv"),
-                str(tmp / f"{name}_work"),
             )
-        windows = training["epochs"] * training["steps_per_epoch"] * model_cfg["batch_size"]
+        windows = training.epochs * training.steps_per_epoch * model_cfg["batch_size"]
         targets = windows * scheme.target_length
-        seconds = facts["train_seconds_last_session"]
+        seconds = card.train_seconds_last_session
         rows.append(
             {
                 "model": name,
-                "device": facts["device"],
+                "device": card.device,
                 "windows/s": windows / seconds,
                 "predicted samples/s": targets / seconds,
-                "parameters": facts["parameters"],
+                "parameters": card.parameters,
             }
         )
     base = rows[0]["predicted samples/s"]

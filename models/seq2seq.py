@@ -6,10 +6,14 @@ Training uses Keras; generation runs the same weights in a compiled numpy loop, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 import numba
 import numpy as np
 from keras import layers
+
+from sonata.shards import ShardHeader
 
 
 def build_seq2seq(input_length: int, target_length: int, units: int) -> keras.Model:
@@ -27,6 +31,14 @@ def teacher_forcing_inputs(y: np.ndarray, start_token: float) -> np.ndarray:
     """Decoder input {start, y[0:T-1]}: the previous true sample at every step."""
     start = np.full(y.shape[:-1] + (1,), start_token, dtype=y.dtype)
     return np.concatenate([start, y[..., :-1]], axis=-1)
+
+
+def teacher_forcing_pairs(windows: np.ndarray, header: ShardHeader, start_token: float):
+    """((encoder input, decoder input), target) float arrays of a shard's int16 windows."""
+    audio = header.audio(windows)
+    x = audio[:, : header.input_length]
+    y = audio[:, header.target_offset : header.target_offset + header.target_length]
+    return (x[..., None], teacher_forcing_inputs(y, start_token)[..., None]), y[..., None]
 
 
 def lstm_weights(model: keras.Model, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -108,7 +120,9 @@ class Seq2SeqGenerator:
             self.target_length,
         )
 
-    def generate(self, prime: np.ndarray, n_samples: int, progress=None) -> np.ndarray:
+    def generate(
+        self, prime: np.ndarray, n_samples: int, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
         """Continue each primer (batch, >= input_length) by n_samples, block after block."""
         audio = np.ascontiguousarray(prime[:, -self.input_length :], dtype=np.float32)
         pieces = []
@@ -120,5 +134,5 @@ class Seq2SeqGenerator:
             audio = np.concatenate([audio[:, -self.input_length :], block], axis=1)
             made += block.shape[1]
             if progress is not None:
-                progress.update(block.shape[1])
+                progress(block.shape[1])
         return np.concatenate(pieces, axis=1)[:, :n_samples]

@@ -6,12 +6,18 @@ rather than a pass over the whole receptive field.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, NamedTuple
+
 import keras
 import numba
 import numpy as np
 from keras import layers, ops
 
-from sonata.windows import wavenet_dilations, wavenet_receptive_field
+from sonata.mulaw import mulaw_compand, mulaw_encode
+from sonata.shards import ShardHeader
+
+if TYPE_CHECKING:
+    from models.architectures.wavenet import WaveNetSpec
 
 
 @keras.saving.register_keras_serializable(package="sonata")
@@ -23,15 +29,15 @@ class GatedActivation(layers.Layer):
         return ops.tanh(z[..., :half]) * ops.sigmoid(z[..., half:])
 
 
-def build_wavenet(cfg: dict, n_conditions: int = 0) -> keras.Model:
+def build_wavenet(spec: WaveNetSpec, n_conditions: int = 0) -> keras.Model:
     """Logits (batch, time, quantization_channels) for companded input (batch, time, 1).
 
     With n_conditions > 0 a second input, one integer id per sequence, adds a learned bias to
     every layer's gates (global conditioning).
     """
-    channels = int(cfg["residual_channels"])
-    skip_channels = int(cfg["skip_channels"])
-    kernel = int(cfg["kernel_size"])
+    channels = spec.residual_channels
+    skip_channels = spec.skip_channels
+    kernel = spec.kernel_size
     audio = keras.Input((None, 1), name="audio")
     inputs = [audio]
     h = layers.Conv1D(channels, kernel, padding="causal", name="input_conv")(audio)
@@ -41,7 +47,7 @@ def build_wavenet(cfg: dict, n_conditions: int = 0) -> keras.Model:
         inputs.append(condition_id)
         condition = layers.Embedding(n_conditions, channels, name="condition_embedding")(condition_id)
     skips = []
-    dilations = wavenet_dilations(cfg)
+    dilations = spec.dilations
     for i, dilation in enumerate(dilations):
         z = layers.Conv1D(
             2 * channels, kernel, dilation_rate=dilation, padding="causal", name=f"dilated_{i}"
@@ -58,23 +64,45 @@ def build_wavenet(cfg: dict, n_conditions: int = 0) -> keras.Model:
         skips.append(layers.Conv1D(skip_channels, 1, name=f"skip_{i}")(gated))
     out = layers.Activation("relu")(layers.Add(name="skip_sum")(skips) if len(skips) > 1 else skips[0])
     out = layers.Conv1D(skip_channels, 1, activation="relu", name="post")(out)
-    logits = layers.Conv1D(int(cfg["quantization_channels"]), 1, name="logits", dtype="float32")(out)
+    logits = layers.Conv1D(spec.quantization_channels, 1, name="logits", dtype="float32")(out)
     return keras.Model(inputs, logits, name="wavenet")
 
 
-def receptive_field(cfg: dict) -> int:
-    return wavenet_receptive_field(wavenet_dilations(cfg), int(cfg["kernel_size"]))
+def mulaw_pairs(windows: np.ndarray, header: ShardHeader, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Companded inputs w[0:L-1] (batch, L-1, 1) and the mu-law codes of the last chunk samples."""
+    audio = header.audio(windows)
+    x = mulaw_compand(audio[:, : header.input_length], channels)
+    y = mulaw_encode(audio[:, header.target_offset :], channels).astype(np.int32)
+    return x[..., None], y
+
+
+class WaveNetArrays(NamedTuple):
+    """Every weight the incremental loop reads, laid out per layer; numba takes it as one tuple."""
+
+    in_w: np.ndarray  # (kernel, 1, C) causal input convolution
+    in_b: np.ndarray
+    dil_w: np.ndarray  # (layers, kernel, C, 2C) dilated convolutions
+    dil_b: np.ndarray
+    res_w: np.ndarray  # (layers, C, C) 1x1 residual; zeros for the last layer
+    res_b: np.ndarray
+    skip_w: np.ndarray  # (layers, C, S) 1x1 skip
+    skip_b: np.ndarray
+    post_w: np.ndarray  # (S, S)
+    post_b: np.ndarray
+    logit_w: np.ndarray  # (S, Q)
+    logit_b: np.ndarray
+    dilations: np.ndarray  # int64 per layer
 
 
 class WaveNetWeights:
     """The trained weights rearranged for the incremental loop."""
 
-    def __init__(self, model: keras.Model, cfg: dict):
+    def __init__(self, model: keras.Model, spec: WaveNetSpec):
         get = lambda name: [np.asarray(w, dtype=np.float32) for w in model.get_layer(name).get_weights()]  # noqa: E731
-        dilations = wavenet_dilations(cfg)
+        dilations = spec.dilations
         n = len(dilations)
         self.dilations = np.asarray(dilations, dtype=np.int64)
-        self.kernel = int(cfg["kernel_size"])
+        self.kernel = spec.kernel_size
         self.in_w, self.in_b = get("input_conv")
         self.dil_w = np.stack([get(f"dilated_{i}")[0] for i in range(n)])
         self.dil_b = np.stack([get(f"dilated_{i}")[1] for i in range(n)])
@@ -103,8 +131,8 @@ class WaveNetWeights:
             bias = np.einsum("bc,lco->blo", emb, self.condition_w).astype(np.float32)
         return bias
 
-    def arrays(self):
-        return (
+    def arrays(self) -> WaveNetArrays:
+        return WaveNetArrays(
             self.in_w,
             self.in_b,
             self.dil_w,
@@ -196,7 +224,7 @@ def _step(t, x_value, b, state, inputs, cond, weights, logits_out, scratch):
 @numba.njit(cache=True)
 def _scratch(weights):
     """Room for the widest per-step vector: gates (2C), skips (S) or the post layer."""
-    width = max(2 * weights[0].shape[2], weights[6].shape[2], weights[9].shape[0])
+    width = max(2 * weights.in_w.shape[2], weights.skip_w.shape[2], weights.post_b.shape[0])
     return np.empty((5, width), dtype=np.float32)
 
 

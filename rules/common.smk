@@ -16,7 +16,7 @@ from sonata.catalog import (
     select_recordings,
     split_recordings,
 )
-from sonata.config import model_scheme, window_schemes
+from models.architectures import model_scheme, shard_trim, window_schemes
 
 
 configfile: "config.yaml"

@@ -69,10 +69,7 @@ rule make_shards:
     params:
         scheme=lambda wc: asdict(SCHEMES[wc.scheme]),
         chunk_windows=config["shards"]["chunk_windows"],
-        trim=lambda wc: {
-            k: config["models"].get(wc.scheme, {}).get(k)
-            for k in ("trim_silence", "silence_threshold")
-        },
+        trim_below=lambda wc: shard_trim(config, wc.scheme),
     script:
         "../workflow_scripts/make_shards.py"
 

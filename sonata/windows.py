@@ -56,23 +56,3 @@ def frame(audio: np.ndarray, length: int, hop: int) -> np.ndarray:
     if n == 0:
         return np.empty((0, length), dtype=audio.dtype)
     return sliding_window_view(audio, length)[::hop][:n]
-
-
-def wavenet_receptive_field(dilations: list[int], kernel_size: int) -> int:
-    """Samples one output sees: the causal input conv plus every dilated layer."""
-    return (kernel_size - 1) * (1 + sum(dilations)) + 1
-
-
-def wavenet_scheme(model_cfg: dict, name: str = "wavenet") -> WindowScheme:
-    """Long windows for WaveNet: receptive field of context plus `chunk` predicted samples."""
-    rf = wavenet_receptive_field(wavenet_dilations(model_cfg), int(model_cfg["kernel_size"]))
-    chunk = int(model_cfg["chunk"])
-    return WindowScheme(
-        name=name, input_length=rf + chunk - 1, target_offset=rf, target_length=chunk, hop=chunk
-    )
-
-
-def wavenet_dilations(model_cfg: dict) -> list[int]:
-    """Dilations 1, 2, 4, ... 2**(layers_per_stack-1), repeated for every stack."""
-    per_stack = [2**i for i in range(int(model_cfg["layers_per_stack"]))]
-    return per_stack * int(model_cfg["stacks"])

@@ -43,10 +43,26 @@ def write_config(workdir: Path, cfg: dict) -> Path:
     return path
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """The real snakemake CLI on the repository's Snakefile, run in workdir."""
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), *args]
-    result = subprocess.run(command, capture_output=True, text=True)
+FORBID_CONFIG = {
+    "SONATA_FORBID_CONFIG": "1",
+    "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(REPO / "tests" / "forbid_config"), os.environ.get("PYTHONPATH")])
+    ),
+}
+
+
+def snakemake(
+    workdir: Path,
+    *args: str,
+    check: bool = True,
+    snakefile: Path = REPO / "Snakefile",
+    env: dict | None = None,
+) -> subprocess.CompletedProcess:
+    """The real snakemake CLI on a Snakefile (the repository's by default), run in workdir.
+
+    env adds variables, e.g. FORBID_CONFIG: rule scripts that read snakemake.config then fail."""
+    command = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(workdir), *args]
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})})
     if check and result.returncode != 0:
         raise AssertionError(
             f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}"

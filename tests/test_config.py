@@ -1,8 +1,9 @@
 import pytest
 import yaml
 
+from models.architectures import window_schemes
 from sonata import SonataError
-from sonata.config import validate_config, window_schemes
+from sonata.config import validate_config
 from tests.conftest import REPO, repo_config
 
 
@@ -59,4 +60,4 @@ def test_seq2seq_must_name_a_defined_window_scheme():
     cfg = repo_config()
     cfg["models"]["seq2seq"]["windows"] = "c"
     with pytest.raises(SonataError, match="windows 'c'.*defines \\['a', 'b'\\]"):
-        validate_config(cfg)
+        window_schemes(validate_config(cfg))

@@ -2,24 +2,21 @@ import keras
 import numpy as np
 import pytest
 
+from models.architectures.wavenet import WaveNetSpec
 from models.seq2seq import Seq2SeqGenerator, build_seq2seq, teacher_forcing_inputs
-from models.wavenet import (
-    IncrementalWaveNet,
-    WaveNetWeights,
-    build_wavenet,
-    incremental_logits,
-    receptive_field,
-)
+from models.wavenet import IncrementalWaveNet, WaveNetWeights, build_wavenet, incremental_logits
 
-WAVENET = {
-    "layers_per_stack": 4,
-    "stacks": 2,
-    "kernel_size": 2,
-    "residual_channels": 8,
-    "skip_channels": 12,
-    "quantization_channels": 64,
-    "chunk": 32,
-}
+WAVENET = WaveNetSpec.from_config(
+    {
+        "layers_per_stack": 4,
+        "stacks": 2,
+        "kernel_size": 2,
+        "residual_channels": 8,
+        "skip_channels": 12,
+        "quantization_channels": 64,
+        "chunk": 32,
+    }
+)
 
 
 def test_teacher_forcing_shifts_targets_behind_a_start_token():
@@ -89,7 +86,7 @@ def test_wavenet_incremental_equals_full_forward_pass(conditions):
 def test_wavenet_receptive_field_is_what_the_network_sees():
     keras.utils.set_random_seed(7)
     model = build_wavenet(WAVENET)
-    rf = receptive_field(WAVENET)
+    rf = WAVENET.receptive_field
     assert rf == 1 + 1 + (1 + 2 + 4 + 8) * 2
     base = np.random.default_rng(8).uniform(-1, 1, (1, 200, 1)).astype(np.float32)
     poked = base.copy()

@@ -1,4 +1,3 @@
-import json
 import signal
 import subprocess
 import sys
@@ -10,6 +9,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from sonata.records import ModelCard
 from sonata.windows import WindowScheme
 from tests.conftest import REPO, tone
 from workflow_scripts.make_shards import write_shard
@@ -71,21 +71,26 @@ def make_shards(tmp_path, scheme, composers=("X", "X", "X"), seconds=2.0, chunk_
     return rows
 
 
+def outputs(tmp_path, run=""):
+    from workflow_scripts.train_model import TrainingOutputs
+
+    out = tmp_path / f"out{run}"
+    return TrainingOutputs(
+        str(out / "model.weights.h5"),
+        str(out / "model.json"),
+        str(out / "history.csv"),
+        str(tmp_path / f"work{run}"),
+    )
+
+
 def launch(tmp_path, rows, run="", training=TRAINING):
     """Train in a fresh process (so it can be killed); run names a separate output folder."""
-    args = dict(
-        train_path=str(tmp_path / "train.h5"),
-        validation_path=str(tmp_path / "validation.h5"),
-        manifest_rows=rows,
-        model_cfg=SEQ2SEQ,
-        training_cfg=training,
-        seed=1,
-        weights_out=str(tmp_path / f"out{run}" / "model.weights.h5"),
-        info_out=str(tmp_path / f"out{run}" / "model.json"),
-        history_out=str(tmp_path / f"out{run}" / "history.csv"),
-        work_dir=str(tmp_path / f"work{run}"),
+    data = (str(tmp_path / "train.h5"), str(tmp_path / "validation.h5"), rows)
+    code = (
+        "from workflow_scripts.train_model import *; "
+        f"train({SEQ2SEQ!r}, TrainingConfig(**{training!r}), TrainingData(*{data!r}), "
+        f"TrainingOutputs(*{tuple(vars(outputs(tmp_path, run)).values())!r}), 1)"
     )
-    code = f"from workflow_scripts.train_model import train; train(**{args!r})"
     return subprocess.Popen(
         [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -115,14 +120,14 @@ def test_training_killed_mid_run_resumes_from_its_checkpoint(tmp_path):
     output, _ = second.communicate(timeout=300)
     assert second.returncode == 0, output
     final = pd.read_csv(tmp_path / "out" / "history.csv")
-    facts = json.loads((tmp_path / "out" / "model.json").read_text())
-    assert facts["resumed"] is True
+    card = ModelCard.from_json(tmp_path / "out" / "model.json")
+    assert card.resumed is True
     assert list(final["epoch"]) == list(range(TRAINING["epochs"]))
     # the epochs finished before the kill were not trained again
     done = before.drop_duplicates("epoch", keep="last")
     restored = final.set_index("epoch").loc[done["epoch"][: len(done) - 1]]
     np.testing.assert_allclose(restored["loss"], done["loss"][: len(done) - 1])
-    assert facts["epochs_run"] == TRAINING["epochs"]
+    assert card.epochs_run == TRAINING["epochs"]
     assert not (tmp_path / "work" / "backup").exists()
     assert final["val_loss"].iloc[-1] < final["val_loss"].iloc[0]
 
@@ -148,9 +153,9 @@ def test_identical_inputs_and_seed_train_identical_weights(tmp_path):
 
 
 def test_wavenet_trains_with_composer_conditioning_from_shard_attributes(tmp_path):
+    from models.architectures import model_spec
     from models.conditioning import condition_labels, condition_vocabulary
-    from sonata.windows import wavenet_scheme
-    from workflow_scripts.train_model import train
+    from workflow_scripts.train_model import TrainingConfig, TrainingData, train
 
     model_cfg = dict(
         WAVENET_SMALL,
@@ -161,41 +166,42 @@ def test_wavenet_trains_with_composer_conditioning_from_shard_attributes(tmp_pat
         trim_silence=False,
         silence_threshold=0.001,
     )
-    rows = make_shards(tmp_path, wavenet_scheme(model_cfg), ("Bach", "Haydn", "Haydn"), 1.0, 16)
+    rows = make_shards(
+        tmp_path, model_spec(model_cfg).window_scheme("w"), ("Bach", "Haydn", "Haydn"), 1.0, 16
+    )
     vocabulary = condition_vocabulary(rows, model_cfg)
     assert vocabulary == ["Bach", "Haydn"]
     from sonata.shards import read_header
 
     assert list(condition_labels(read_header(str(tmp_path / "train.h5")), model_cfg, vocabulary)) == [0, 1]
     training = dict(TRAINING, epochs=1, steps_per_epoch=5)
-    facts = train(
-        str(tmp_path / "train.h5"),
-        str(tmp_path / "validation.h5"),
-        rows,
+    card = train(
         model_cfg,
-        training,
+        TrainingConfig(**training),
+        TrainingData(str(tmp_path / "train.h5"), str(tmp_path / "validation.h5"), rows),
+        outputs(tmp_path),
         0,
-        str(tmp_path / "w.weights.h5"),
-        str(tmp_path / "m.json"),
-        str(tmp_path / "h.csv"),
-        str(tmp_path / "work"),
     )
-    assert facts["conditions"] == ["Bach", "Haydn"] and facts["receptive_field"] == 9
-    assert np.isfinite(pd.read_csv(tmp_path / "h.csv")["val_loss"]).all()
+    assert card.conditions == ["Bach", "Haydn"] and card.context_samples == 9
+    assert np.isfinite(pd.read_csv(tmp_path / "out" / "history.csv")["val_loss"]).all()
 
 
 def test_mixed_precision_computes_in_float16_but_keeps_weights_logits_and_loss_float32():
     """The GPU path's numerics, run on the CPU: float16 layers, float32 outputs, loss scaling."""
     import keras
 
+    from models.architectures import get_architecture, model_spec
     from models.wavenet import WaveNetWeights
-    from workflow_scripts.train_model import build_model
+    from sonata.windows import WindowScheme
+
+    def build_model(cfg, scheme, n_conditions):
+        return get_architecture(cfg["architecture"]).build(model_spec(cfg), scheme, n_conditions)
 
     rng = np.random.default_rng(0)
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        model, trainer = build_model(WAVENET_SMALL, {}, 0)
-        s2s, s2s_trainer = build_model(SEQ2SEQ, {"input_length": 16, "target_length": 16}, 0)
+        model, trainer = build_model(WAVENET_SMALL, None, 0)
+        s2s, s2s_trainer = build_model(SEQ2SEQ, WindowScheme("a", 16, 16, 16, 16), 0)
         assert model.get_layer("dilated_0").compute_dtype == "float16"
         assert s2s.get_layer("encoder_lstm").compute_dtype == "float16"
         for fitted in (trainer, s2s_trainer):
@@ -212,10 +218,10 @@ def test_mixed_precision_computes_in_float16_but_keeps_weights_logits_and_loss_f
     finally:
         keras.mixed_precision.set_global_policy("float32")
     # weights trained in mixed precision serve float32 evaluation and generation unchanged
-    plain, _ = build_model(WAVENET_SMALL, {}, 0)
+    plain, _ = build_model(WAVENET_SMALL, None, 0)
     plain.set_weights(model.get_weights())
     np.testing.assert_allclose(np.asarray(plain.predict(x, verbose=0)), mixed_logits, atol=0.05)
-    assert all(a.dtype == np.float32 for a in WaveNetWeights(plain, WAVENET_SMALL).arrays()[:-1])
+    assert all(a.dtype == np.float32 for a in WaveNetWeights(plain, model_spec(WAVENET_SMALL)).arrays()[:-1])
 
 
 def test_a_job_that_asked_for_a_gpu_fails_naming_the_setting_when_none_is_visible(caplog):

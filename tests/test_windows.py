@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from sonata.config import window_schemes
-from sonata.windows import WindowScheme, count_windows, frame, wavenet_receptive_field
+from models.architectures import window_schemes
+from sonata.windows import WindowScheme, count_windows, frame
 from tests.conftest import repo_config
 from workflow_scripts.make_shards import write_shard
 
@@ -47,9 +47,9 @@ def test_wavenet_scheme_is_receptive_field_plus_chunk():
     cfg = repo_config()
     model = cfg["models"]["wavenet"]
     scheme = window_schemes(cfg)["wavenet"]
-    rf = wavenet_receptive_field(
-        [2**i for i in range(model["layers_per_stack"])] * model["stacks"], model["kernel_size"]
-    )
+    # kernel 2: the input conv sees one past sample, each dilated layer `dilation` more
+    rf = 1 + 1 + sum(2**i for i in range(model["layers_per_stack"])) * model["stacks"]
+    assert model["kernel_size"] == 2
     assert scheme.length == rf + model["chunk"] and scheme.hop == model["chunk"]
     x, y = scheme.split(np.arange(scheme.length))
     assert len(x) == scheme.length - 1 and y[0] == rf and y[-1] == scheme.length - 1

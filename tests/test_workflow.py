@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from tests.conftest import REPO, snakemake, tiny_config, write_config
+from tests.conftest import FORBID_CONFIG, REPO, snakemake, tiny_config, write_config
 
 
 def planned_jobs(result) -> dict[str, int]:
@@ -28,7 +28,8 @@ def planned_rules(result) -> set[str]:
 def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(tmp_path):
     cfg = tiny_config()
     write_config(tmp_path, cfg)
-    snakemake(tmp_path, "--cores", "2", "results/samples")
+    # every rule script runs with snakemake.config forbidden: each reads only what its rule hands it
+    snakemake(tmp_path, "--cores", "2", "results/samples", env=FORBID_CONFIG)
 
     samples = tmp_path / "results" / "samples"
     index = pd.read_csv(samples / "index.csv")
@@ -135,6 +136,26 @@ def test_unknown_composer_is_refused_with_the_composers_that_exist(tmp_path):
     result = snakemake(tmp_path, "-n", "results/samples", check=False)
     out = result.stdout + result.stderr
     assert result.returncode != 0 and "Motzart" in out and "'Mozart'" in out and "datasets.piano" in out
+
+
+def test_a_rule_script_reading_config_fails_under_the_stand_in(tmp_path):
+    """The guard the main-target test runs under: reading snakemake.config raises in the script,
+    while params, input and output read as usual."""
+    (tmp_path / "reads_config.py").write_text(
+        "open(snakemake.output[0], 'w').write(str(snakemake.params.n) + str(snakemake.config))\n"
+    )
+    (tmp_path / "Snakefile").write_text(
+        'configfile: "c.yaml"\n\nrule peek:\n    output: "out.txt"\n    params: n=config["n"]\n'
+        '    script: "reads_config.py"\n'
+    )
+    (tmp_path / "c.yaml").write_text("n: 3\n")
+    plain = snakemake(tmp_path, "--cores", "1", snakefile=tmp_path / "Snakefile")
+    assert (tmp_path / "out.txt").read_text() == "3{'n': 3}", plain.stderr
+    (tmp_path / "out.txt").unlink()
+    guarded = snakemake(
+        tmp_path, "--cores", "1", snakefile=tmp_path / "Snakefile", env=FORBID_CONFIG, check=False
+    )
+    assert guarded.returncode != 0 and "rule 'peek' read snakemake.config" in guarded.stderr + guarded.stdout
 
 
 def test_rule_scripts_read_only_what_their_rule_hands_them():

@@ -1,9 +1,9 @@
 """Fill results/samples/: the pieces, an index, the metric tables, plots and an offline HTML page."""
 
-import json
 import logging
 import os
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +11,7 @@ import pandas as pd
 
 from sonata.analysis import rms_curve
 from sonata.audio import read_audio, read_segment, write_wav
+from sonata.records import GenerationRecord
 
 log = logging.getLogger("sonata.report")
 
@@ -135,9 +136,7 @@ def corpus_context(dataset: str, minutes: pd.DataFrame, notes: pd.DataFrame, plo
 
 def _table(frame: pd.DataFrame) -> str:
     """An HTML table; pandas escapes the cells, so the template may insert it as it is."""
-    return frame.to_html(
-        index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="t", na_rep="n/a"
-    )
+    return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="t", na_rep="n/a")
 
 
 def render_page(context: dict) -> str:
@@ -219,21 +218,21 @@ def collect(
     out.mkdir(parents=True, exist_ok=True)
     pieces = []
     for gen_path in inputs.generation:
-        gen = json.loads(Path(gen_path).read_text())
+        record = GenerationRecord.from_json(gen_path)
         dataset, model = Path(gen_path).parts[-3:-1]
-        for piece in gen["pieces"]:
-            rel = f"{dataset}/{model}/{Path(piece['file']).name}"
+        for piece in record.pieces:
+            rel = f"{dataset}/{model}/{Path(piece.file).name}"
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(piece["file"], out / rel)
+            shutil.copyfile(piece.file, out / rel)
             pieces.append(
                 {
                     "file": rel,
                     "dataset": dataset,
                     "model": model,
-                    "architecture": gen["architecture"],
-                    "temperature": gen["temperature"],
-                    "real_time_factor": gen["real_time_factor"],
-                    **{k: v for k, v in piece.items() if k != "file"},
+                    "architecture": record.architecture,
+                    "temperature": record.temperature,
+                    "real_time_factor": record.real_time_factor,
+                    **{k: v for k, v in asdict(piece).items() if k != "file"},
                 }
             )
     metrics = pd.concat([pd.read_parquet(p) for p in inputs.metrics], ignore_index=True)

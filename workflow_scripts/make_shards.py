@@ -74,8 +74,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
 
     setup_logging(snakemake.log[0])
     scheme = WindowScheme(**snakemake.params.scheme)
-    trim = snakemake.params.trim
-    trim_below = trim["silence_threshold"] if trim.get("trim_silence") else None
+    trim_below = snakemake.params.trim_below
     manifest = pd.read_parquet(snakemake.input.manifest)
     for split in SPLITS:
         write_shard(

@@ -1,15 +1,16 @@
 """Train one model on one dataset's shards, resumable after the job is killed."""
 
-import json
 import logging
 import os
 import shutil
 import sys
 import time
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from sonata import SonataError
 from sonata.audio import atomic_path
+from sonata.records import ModelCard
 
 log = logging.getLogger("sonata.train")
 
@@ -50,87 +51,88 @@ def configure_tensorflow(threads: int, mixed_precision: bool, gpus_requested: in
     return f"{where}, {policy}"
 
 
-def build_model(model_cfg: dict, scheme: dict, n_conditions: int):
-    """The model to save and the model to fit (WaveNet's loss sees only full-context outputs)."""
-    import keras
+@dataclass(frozen=True)
+class TrainingConfig:
+    """The `training:` section: how long, how it is checked, where it runs."""
 
-    if model_cfg["architecture"] == "seq2seq":
-        from models.seq2seq import build_seq2seq
+    epochs: int
+    steps_per_epoch: int  # 0: one pass over the training shard
+    validation_steps: int
+    early_stopping_patience: int
+    shuffle_buffer: int
+    mixed_precision: bool = False
+    threads: int = 2
+    gpus: int = 0
 
-        model = build_seq2seq(scheme["input_length"], scheme["target_length"], int(model_cfg["units"]))
-        model.compile(optimizer=keras.optimizers.Adam(model_cfg["learning_rate"]), loss="mse")
-        return model, model
-    from models.wavenet import build_wavenet, receptive_field
+    @classmethod
+    def from_config(cls, cfg: dict) -> "TrainingConfig":
+        return cls(**{f.name: cfg[f.name] for f in fields(cls) if f.name in cfg})
 
-    model = build_wavenet(model_cfg, n_conditions)
-    rf = receptive_field(model_cfg)
-    # float32 like the logits: under mixed_float16 a float16 crop would undo their float32 softmax
-    cropped = keras.layers.Cropping1D((rf - 1, 0), name="full_context", dtype="float32")(model.output)
-    trainer = keras.Model(model.inputs, cropped, name="wavenet_trainer")
-    trainer.compile(
-        optimizer=keras.optimizers.Adam(model_cfg["learning_rate"]),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
-    return model, trainer
+
+@dataclass(frozen=True)
+class TrainingData:
+    """A dataset's training and validation shards and its manifest rows (conditioning names)."""
+
+    train: str
+    validation: str
+    manifest_rows: list[dict]
+
+
+@dataclass(frozen=True)
+class TrainingOutputs:
+    """Where the finished model goes, and the checkpoint folder a killed run resumes from."""
+
+    weights: str
+    card: str
+    history: str
+    work_dir: str
 
 
 def train(
-    train_path: str,
-    validation_path: str,
-    manifest_rows: list[dict],
-    model_cfg: dict,
-    training_cfg: dict,
-    seed: int,
-    weights_out: str,
-    info_out: str,
-    history_out: str,
-    work_dir: str,
-) -> dict:
-    """Fit with checkpoints in work_dir; a rerun after a kill resumes from the last epoch."""
-    device = configure_tensorflow(
-        int(training_cfg["threads"]), bool(training_cfg["mixed_precision"]), int(training_cfg["gpus"])
-    )
+    model_cfg: dict, training: TrainingConfig, data: TrainingData, out: TrainingOutputs, seed: int
+) -> ModelCard:
+    """Fit with checkpoints in out.work_dir; a rerun after a kill resumes from the last epoch."""
+    device = configure_tensorflow(training.threads, training.mixed_precision, training.gpus)
     import keras
 
+    from models.architectures import get_architecture, training_dataset
     from models.conditioning import condition_labels, condition_vocabulary
-    from models.data import training_dataset
     from sonata.shards import read_header
+    from sonata.windows import WindowScheme
 
     keras.utils.set_random_seed(seed)
-    work = Path(work_dir)
+    work = Path(out.work_dir)
     work.mkdir(parents=True, exist_ok=True)
-    info = read_header(train_path)
-    scheme = {
-        k: int(getattr(info, k))
-        for k in ("input_length", "target_offset", "target_length", "hop", "window_length")
-    }
-    vocabulary = condition_vocabulary(manifest_rows, model_cfg)
-    model, trainer = build_model(model_cfg, scheme, len(vocabulary))
-    architecture = model_cfg["architecture"]
-    batch = int(model_cfg["batch_size"])
-    buffer = int(training_cfg["shuffle_buffer"])
+    adapter = get_architecture(model_cfg["architecture"])
+    spec = adapter.spec(model_cfg)
+    header = read_header(data.train)
+    scheme = WindowScheme(
+        header.scheme, header.input_length, header.target_offset, header.target_length, header.hop
+    )
+    vocabulary = condition_vocabulary(data.manifest_rows, model_cfg)
+    model, trainer = adapter.build(spec, scheme, len(vocabulary))
+    batch = spec.batch_size
     train_ds = training_dataset(
-        train_path,
-        architecture,
-        model_cfg,
+        adapter,
+        spec,
+        data.train,
         batch,
         seed,
-        buffer,
-        condition_labels(info, model_cfg, vocabulary),
+        training.shuffle_buffer,
+        condition_labels(header, model_cfg, vocabulary),
     )
-    val_info = read_header(validation_path)
     val_ds = training_dataset(
-        validation_path,
-        architecture,
-        model_cfg,
+        adapter,
+        spec,
+        data.validation,
         batch,
         seed + 1,
-        buffer,
-        condition_labels(val_info, model_cfg, vocabulary),
+        training.shuffle_buffer,
+        condition_labels(read_header(data.validation), model_cfg, vocabulary),
         train=False,
     )
-    val_ds = val_ds.take(int(training_cfg["validation_steps"])).cache()
-    steps = int(training_cfg["steps_per_epoch"]) or max(1, info.count // batch)
+    val_ds = val_ds.take(training.validation_steps).cache()
+    steps = training.steps_per_epoch or max(1, header.count // batch)
     history_csv = work / "history.csv"
     resumed = (work / "backup").exists()
     if not resumed:  # a fresh run must not inherit a finished run's curves
@@ -139,61 +141,56 @@ def train(
     callbacks = [
         keras.callbacks.BackupAndRestore(str(work / "backup"), save_freq="epoch"),
         keras.callbacks.CSVLogger(str(history_csv), append=True),
-        keras.callbacks.EarlyStopping(
-            patience=int(training_cfg["early_stopping_patience"]), restore_best_weights=True
-        ),
+        keras.callbacks.EarlyStopping(patience=training.early_stopping_patience, restore_best_weights=True),
         keras.callbacks.TensorBoard(str(work / "tensorboard")),
     ]
+    context = adapter.context_samples(spec, scheme)
     log.info(
-        "training %s on %s (%d windows), %d steps/epoch, device %s%s",
-        architecture,
-        train_path,
-        info.count,
+        "training %s on %s (%d windows), %d steps/epoch, device %s, context %d samples (%.1f ms)%s",
+        adapter.name,
+        data.train,
+        header.count,
         steps,
         device,
+        context,
+        1000.0 * context / header.sample_rate,
         ", resuming" if resumed else "",
     )
     started = time.time()
     trainer.fit(
         train_ds,
-        epochs=int(training_cfg["epochs"]),
+        epochs=training.epochs,
         steps_per_epoch=steps,
         validation_data=val_ds,
-        validation_steps=int(training_cfg["validation_steps"]),
+        validation_steps=training.validation_steps,
         callbacks=callbacks,
         verbose=1 if sys.stderr.isatty() else 2,
     )
     seconds = time.time() - started
-    with atomic_path(weights_out, suffix=".weights.h5") as tmp:
+    with atomic_path(out.weights, suffix=".weights.h5") as tmp:
         model.save_weights(str(tmp))
     history = _final_history(history_csv)
-    with atomic_path(history_out, suffix=".csv") as tmp:
+    with atomic_path(out.history, suffix=".csv") as tmp:
         history.to_csv(tmp, index=False)
-    facts = {
-        "architecture": architecture,
-        "model": model_cfg,
-        "scheme": scheme,
-        "sample_rate": int(info.sample_rate),
-        "conditions": vocabulary,
-        "parameters": int(model.count_params()),
-        "epochs_run": int(len(history)),
-        "best_val_loss": float(history["val_loss"].min()) if len(history) else None,
-        "train_seconds_last_session": round(seconds, 2),
-        "device": device,
-        "resumed": resumed,
-    }
-    if architecture == "wavenet":
-        from models.wavenet import receptive_field
-
-        facts["receptive_field"] = receptive_field(model_cfg)
-        facts["receptive_field_ms"] = 1000.0 * facts["receptive_field"] / facts["sample_rate"]
-        log.info(
-            "receptive field: %d samples (%.1f ms)", facts["receptive_field"], facts["receptive_field_ms"]
-        )
-    with atomic_path(info_out, suffix=".json") as tmp:
-        tmp.write_text(json.dumps(facts, indent=2))
+    card = ModelCard(
+        architecture=adapter.name,
+        model=dict(model_cfg),
+        scheme={**asdict(scheme), "window_length": scheme.length},
+        sample_rate=int(header.sample_rate),
+        conditions=vocabulary,
+        parameters=int(model.count_params()),
+        context_samples=int(context),
+        context_ms=1000.0 * context / header.sample_rate,
+        epochs_run=int(len(history)),
+        best_val_loss=float(history["val_loss"].min()) if len(history) else None,
+        train_seconds_last_session=round(seconds, 2),
+        device=device,
+        resumed=resumed,
+    )
+    with atomic_path(out.card, suffix=".json") as tmp:
+        tmp.write_text(card.to_json())
     shutil.rmtree(work / "backup", ignore_errors=True)
-    return facts
+    return card
 
 
 def _final_history(path: Path):
@@ -215,16 +212,16 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     setup_logging(snakemake.log[0])
     rows = pd.read_parquet(snakemake.input.manifest).to_dict("records")
     train(
-        snakemake.input.train,
-        snakemake.input.validation,
-        rows,
         snakemake.params.model,
-        snakemake.params.training,
+        TrainingConfig.from_config(snakemake.params.training),
+        TrainingData(snakemake.input.train, snakemake.input.validation, rows),
+        TrainingOutputs(
+            snakemake.output.weights,
+            snakemake.output.info,
+            snakemake.output.history,
+            snakemake.params.work_dir,
+        ),
         int(snakemake.params.seed),
-        snakemake.output.weights,
-        snakemake.output.info,
-        snakemake.output.history,
-        snakemake.params.work_dir,
     )
 
 

@@ -1,0 +1,151 @@
+"""The registry of model architectures: every question about an architecture goes to its adapter.
+
+An adapter (one module here) owns an architecture's config spec, the windows it trains on, how
+its Keras model is built, fed, loaded, evaluated and how it generates. Code outside this package
+asks the registry, never an architecture's name. A new architecture is a module with a class that
+satisfies `Architecture` and one line in `ARCHITECTURES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from models.architectures.seq2seq import Seq2Seq
+from models.architectures.wavenet import WaveNet
+from sonata import SonataError
+from sonata.records import ModelCard
+from sonata.shards import ShardHeader
+from sonata.windows import WindowScheme
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+
+Progress = Callable[[int], None]  # called with the samples each sequence advanced
+
+
+class Architecture(Protocol):
+    name: str
+
+    def spec(self, cfg: dict) -> Any:
+        """The frozen spec of a validated `models.<name>` config section."""
+
+    def example_config(self) -> dict:
+        """A tiny but complete config section: the protocol test trains it in seconds."""
+
+    def scheme(self, model: str, spec: Any, named: dict[str, WindowScheme]) -> WindowScheme:
+        """The windows this model trains on: a named scheme from `windows:` or its own."""
+
+    def trim_below(self, spec: Any) -> float | None:
+        """Peak level under which its shards drop a window, or None to keep them all."""
+
+    def context_samples(self, spec: Any, scheme: WindowScheme) -> int:
+        """Past samples one prediction sees; a primer must be at least this long."""
+
+    def build(self, spec: Any, scheme: WindowScheme, n_conditions: int) -> tuple[keras.Model, keras.Model]:
+        """The model to save and the compiled model to fit (they may share all layers)."""
+
+    def pairs(self, spec: Any, header: ShardHeader, conditioned: bool) -> Callable[..., Any]:
+        """A tf.data map from (int16 windows, condition ids) batches to (inputs, targets)."""
+
+    def evaluate(
+        self, model: keras.Model, card: ModelCard, windows: np.ndarray, header: ShardHeader, conditions
+    ) -> list[dict]:
+        """Rows (metric, predictor, value): the model and trivial predictors on the same windows."""
+
+    def generate(
+        self,
+        model: keras.Model,
+        card: ModelCard,
+        primes: np.ndarray,
+        n_samples: int,
+        temperature: float,
+        seed: int,
+        condition_ids: np.ndarray | None,
+        progress: Progress,
+    ) -> np.ndarray:
+        """Float audio (batch, n_samples) continuing each primer."""
+
+
+ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (Seq2Seq(), WaveNet())}
+
+
+def get_architecture(name: str) -> Architecture:
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise SonataError(f"unknown architecture {name!r}; sonata knows {sorted(ARCHITECTURES)}") from None
+
+
+def model_spec(model_cfg: dict) -> Any:
+    return get_architecture(model_cfg["architecture"]).spec(model_cfg)
+
+
+def window_schemes(config: dict) -> dict[str, WindowScheme]:
+    """Every scheme shards are built for: the named ones in `windows:` and any a model owns."""
+    named = {name: WindowScheme.from_config(name, cfg) for name, cfg in config["windows"].items()}
+    schemes = dict(named)
+    for model, cfg in config["models"].items():
+        scheme = get_architecture(cfg["architecture"]).scheme(model, model_spec(cfg), named)
+        if scheme.name in named and scheme != named[scheme.name]:
+            raise SonataError(f"model {model!r} has the name of a window scheme; rename one of them")
+        schemes[scheme.name] = scheme
+    return schemes
+
+
+def model_scheme(config: dict, model: str) -> str:
+    """The name of the scheme (and shard folder) a model trains on."""
+    cfg = config["models"][model]
+    named = {name: WindowScheme.from_config(name, c) for name, c in config["windows"].items()}
+    return get_architecture(cfg["architecture"]).scheme(model, model_spec(cfg), named).name
+
+
+def shard_trim(config: dict, scheme: str) -> float | None:
+    """The silence threshold of the model that owns a scheme; None keeps every window."""
+    levels = {
+        get_architecture(cfg["architecture"]).trim_below(model_spec(cfg))
+        for model, cfg in config["models"].items()
+        if model_scheme(config, model) == scheme
+    }
+    levels.discard(None)
+    return min(levels) if levels else None
+
+
+def card_scheme(card: ModelCard) -> WindowScheme:
+    return WindowScheme(
+        **{k: card.scheme[k] for k in ("name", "input_length", "target_offset", "target_length", "hop")}
+    )
+
+
+def load_trained(card_path: str, weights_path: str) -> tuple[keras.Model, ModelCard, Architecture]:
+    """A trained model rebuilt from its card and weights, with the adapter that speaks for it."""
+    card = ModelCard.from_json(card_path)
+    adapter = get_architecture(card.architecture)
+    model, _ = adapter.build(adapter.spec(card.model), card_scheme(card), len(card.conditions))
+    model.load_weights(weights_path)
+    return model, card, adapter
+
+
+def training_dataset(
+    adapter: Architecture,
+    spec: Any,
+    path: str,
+    batch_size: int,
+    seed: int,
+    shuffle_buffer: int,
+    labels: np.ndarray | None = None,
+    train: bool = True,
+) -> tf.data.Dataset:
+    """(inputs, targets) batches of a shard, shaped by the architecture, for fit or evaluate."""
+    import tensorflow as tf
+
+    from models.data import window_dataset
+    from sonata.shards import read_header
+
+    ds = window_dataset(path, seed, shuffle_buffer, labels, train).batch(batch_size, drop_remainder=train)
+    to_pairs = adapter.pairs(spec, read_header(path), labels is not None)
+    # prefetch keeps a GPU fed while the next batch is read; it never reorders batches
+    return ds.map(to_pairs, num_parallel_calls=1).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,163 @@
+"""WaveNet on mu-law audio, as a registry adapter (the network and its sampler: models/wavenet.py)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sonata.mulaw import mulaw_compand, mulaw_decode
+from sonata.records import score
+from sonata.windows import WindowScheme
+
+
+@dataclass(frozen=True)
+class WaveNetSpec:
+    """The network's geometry (its receptive field included) and how it trains."""
+
+    layers_per_stack: int
+    stacks: int
+    kernel_size: int
+    residual_channels: int
+    skip_channels: int
+    quantization_channels: int
+    chunk: int
+    condition_on: tuple[str, ...] = ()
+    trim_silence: bool = False
+    silence_threshold: float = 0.001
+    learning_rate: float = 0.002
+    batch_size: int = 8
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> WaveNetSpec:
+        ints = ("layers_per_stack", "stacks", "kernel_size", "residual_channels", "skip_channels",
+                "quantization_channels", "chunk")  # fmt: skip
+        optional = {
+            k: cfg[k]
+            for k in ("trim_silence", "silence_threshold", "learning_rate", "batch_size")
+            if k in cfg
+        }
+        return cls(
+            **{k: int(cfg[k]) for k in ints},
+            condition_on=tuple(cfg.get("condition_on") or ()),
+            **optional,
+        )
+
+    @property
+    def dilations(self) -> list[int]:
+        """1, 2, 4, ... 2**(layers_per_stack-1), repeated for every stack."""
+        return [2**i for i in range(self.layers_per_stack)] * self.stacks
+
+    @property
+    def receptive_field(self) -> int:
+        """Samples one output sees: the causal input conv plus every dilated layer."""
+        return (self.kernel_size - 1) * (1 + sum(self.dilations)) + 1
+
+    def window_scheme(self, name: str) -> WindowScheme:
+        """A receptive field of context plus `chunk` predicted samples per window."""
+        rf = self.receptive_field
+        return WindowScheme(name, rf + self.chunk - 1, rf, self.chunk, self.chunk)
+
+
+class WaveNet:
+    name = "wavenet"
+
+    def spec(self, cfg: dict) -> WaveNetSpec:
+        return WaveNetSpec.from_config(cfg)
+
+    def example_config(self) -> dict:
+        return {"architecture": self.name, "layers_per_stack": 3, "stacks": 1, "kernel_size": 2,
+                "residual_channels": 4, "skip_channels": 8, "quantization_channels": 32, "chunk": 16,
+                "condition_on": ["composer"], "trim_silence": False, "silence_threshold": 0.001,
+                "learning_rate": 0.01, "batch_size": 4}  # fmt: skip
+
+    def scheme(self, model: str, spec: WaveNetSpec, named: dict[str, WindowScheme]) -> WindowScheme:
+        return spec.window_scheme(model)
+
+    def trim_below(self, spec: WaveNetSpec) -> float | None:
+        return spec.silence_threshold if spec.trim_silence else None
+
+    def context_samples(self, spec: WaveNetSpec, scheme: WindowScheme) -> int:
+        return spec.receptive_field
+
+    def build(self, spec: WaveNetSpec, scheme: WindowScheme, n_conditions: int):
+        """The trainer's loss sees only outputs with a full receptive field of real input."""
+        import keras
+
+        from models.wavenet import build_wavenet
+
+        model = build_wavenet(spec, n_conditions)
+        # float32 like the logits: under mixed_float16 a float16 crop would undo their float32 softmax
+        cropped = keras.layers.Cropping1D(
+            (spec.receptive_field - 1, 0), name="full_context", dtype="float32"
+        )(model.output)
+        trainer = keras.Model(model.inputs, cropped, name="wavenet_trainer")
+        trainer.compile(
+            optimizer=keras.optimizers.Adam(spec.learning_rate),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        return model, trainer
+
+    def pairs(self, spec: WaveNetSpec, header, conditioned: bool):
+        import tensorflow as tf
+
+        from models.wavenet import mulaw_pairs
+
+        def convert(windows, condition):
+            return mulaw_pairs(windows.numpy(), header, spec.quantization_channels)
+
+        def to_pairs(windows, condition):
+            x, y = tf.py_function(convert, [windows, condition], [tf.float32, tf.int32])
+            x.set_shape([None, header.input_length, 1])
+            y.set_shape([None, header.target_length])
+            if conditioned:
+                return (x, tf.reshape(condition, [-1, 1])), y
+            return x, y
+
+        return to_pairs
+
+    def evaluate(self, model, card, windows: np.ndarray, header, conditions) -> list[dict]:
+        """Bits per sample against uniform and oracle-histogram coders; MSE of the mean."""
+        import keras
+
+        from models.wavenet import mulaw_pairs
+
+        spec = self.spec(card.model)
+        q = spec.quantization_channels
+        rf = spec.receptive_field
+        x, codes = mulaw_pairs(windows, header, q)
+        inputs = [x] if conditions is None else [x, conditions.reshape(-1, 1)]
+        logits = model.predict(inputs, batch_size=16, verbose=0)[:, rf - 1 :, :]
+        log_probs = np.asarray(keras.ops.log_softmax(logits, axis=-1))
+        nll = -np.take_along_axis(log_probs, codes[..., None], axis=-1).mean() / math.log(2)
+        counts = np.bincount(codes.ravel(), minlength=q) + 1.0
+        marginal = counts / counts.sum()
+        marginal_bits = float(-(np.log2(marginal)[codes]).mean())
+        expected = np.exp(log_probs) @ mulaw_decode(np.arange(q), q)
+        target = header.audio(windows[:, header.target_offset :])
+        last = header.audio(windows[:, header.target_offset - 1 : -1])
+        return [
+            score("nll_bits_per_sample", "model", float(nll)),
+            score("nll_bits_per_sample", "uniform", math.log2(q)),
+            score("nll_bits_per_sample", "marginal (oracle histogram)", marginal_bits),
+            score("mse", "model (expected value)", float(np.mean((expected - target) ** 2))),
+            score("mse", "predict zero", float(np.mean(target**2))),
+            score("mse", "repeat last sample", float(np.mean((target - last) ** 2))),
+        ]
+
+    def generate(self, model, card, primes, n_samples, temperature, seed, condition_ids, progress):
+        """Incremental sampling, one second at a time so that progress can be shown."""
+        from models.wavenet import IncrementalWaveNet, WaveNetWeights
+
+        spec = self.spec(card.model)
+        q = spec.quantization_channels
+        sampler = IncrementalWaveNet(WaveNetWeights(model, spec), len(primes), seed, condition_ids)
+        sampler.feed(mulaw_compand(primes, q))
+        block = max(1, int(card.sample_rate))
+        codes = []
+        for done in range(0, n_samples, block):
+            step = min(block, n_samples - done)
+            codes.append(sampler.sample(step, temperature))
+            progress(step)
+        return mulaw_decode(np.concatenate(codes, axis=1), q)

@@ -1,0 +1,83 @@
+"""Every registered architecture keeps the adapter protocol: the test walks the registry, so a
+new architecture is checked by adding it there."""
+
+import ast
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from models.architectures import ARCHITECTURES, load_trained, model_scheme, window_schemes
+from sonata.config import validate_config
+from tests.conftest import REPO, repo_config, tone
+from workflow_scripts.evaluate_model import evaluate
+from workflow_scripts.make_shards import write_shard
+from workflow_scripts.train_model import TrainingConfig, TrainingData, TrainingOutputs, train
+
+RATE = 8000
+TRAINING = TrainingConfig(
+    epochs=1, steps_per_epoch=3, validation_steps=1, early_stopping_patience=1, shuffle_buffer=64, threads=1
+)
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_adapter_builds_trains_saves_loads_evaluates_and_generates(name, tmp_path):
+    adapter = ARCHITECTURES[name]
+    cfg = repo_config()
+    cfg["models"] = {"example": adapter.example_config()}
+    validate_config(cfg)  # the example is a valid config section
+    scheme = window_schemes(cfg)[model_scheme(cfg, "example")]
+    rows = []
+    for i, (split, composer) in enumerate([("train", "Bach"), ("train", "Haydn"), ("validation", "Bach")]):
+        wav = tmp_path / f"{i}.wav"
+        sf.write(str(wav), tone(1.0, RATE, 220 * (i + 1)), RATE, subtype="PCM_16")
+        rows.append({"id": i, "split": split, "composer": composer, "ensemble": "E", "wav": str(wav),
+                     "sample_rate": RATE, "samples": RATE})  # fmt: skip
+    manifest = pd.DataFrame(rows)
+    for split in ("train", "validation"):
+        write_shard(str(tmp_path / f"{split}.h5"), manifest[manifest.split == split], scheme, split, "d", 16)
+
+    out = TrainingOutputs(*(str(tmp_path / f) for f in ("w.weights.h5", "model.json", "h.csv", "work")))
+    card = train(cfg["models"]["example"], TRAINING, TrainingData(str(tmp_path / "train.h5"),
+                 str(tmp_path / "validation.h5"), rows), out, seed=0)  # fmt: skip
+    assert card.architecture == name and card.epochs_run == 1 and card.context_samples > 0
+
+    model, loaded, again = load_trained(out.card, out.weights)
+    assert loaded == card and again is adapter
+    table = evaluate(out.card, out.weights, str(tmp_path / "validation.h5"), 32, 0)
+    assert {"metric", "predictor", "value", "windows"} <= set(table.columns)
+    assert np.isfinite(table["value"]).all() and (table["predictor"].str.startswith("model")).any()
+
+    primes = np.stack([tone(1.0, RATE)[: card.context_samples + 7]] * 2).astype(np.float32)
+    ids = np.array([0, 1]) if card.conditions else None
+    made = []
+
+    def generate():
+        return adapter.generate(model, card, primes, 50, 1.0, 3, ids, made.append)
+
+    audio = generate()
+    assert audio.shape == (2, 50) and np.isfinite(audio).all() and np.abs(audio).max() <= 1.0
+    assert sum(made) >= 50
+    np.testing.assert_array_equal(audio, generate())  # seeded
+
+
+def test_no_code_outside_the_registry_asks_an_architectures_name():
+    """Comparing against an architecture's name belongs to its adapter, nowhere else."""
+    names = set(ARCHITECTURES)
+    offenders = []
+    folders = ("sonata", "models", "workflow_scripts", "benchmarks", "rules")
+    files = [p for f in folders for p in (REPO / f).rglob("*") if p.suffix in (".py", ".smk")]
+    for path in [*files, REPO / "Snakefile"]:
+        if "architectures" in path.parts:
+            continue
+        text = path.read_text()
+        if path.suffix != ".py":
+            offenders += [f"{path.name}: {n}" for n in names if f'== "{n}"' in text or f"== '{n}'" in text]
+            continue
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Compare):
+                values = [node.left, *node.comparators]
+                if any(isinstance(v, ast.Constant) and v.value in names for v in values):
+                    offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not offenders, offenders
