@@ -7,6 +7,7 @@ include: "rules/corpus.smk"
 include: "rules/audio.smk"
 include: "rules/datasets.smk"
 include: "rules/train.smk"
+include: "rules/notes.smk"
 include: "rules/generate.smk"
 include: "rules/report.smk"
 

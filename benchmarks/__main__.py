@@ -203,9 +203,10 @@ def bench_generation() -> str:
                 "samples/s": batch * n / median_seconds(incremental),
             }
         )
+    rows += performer_rows(repo_config())
     base = rows[0]["samples/s"]
     for row in rows:
-        row["real-time factor"] = row["samples/s"] / rate
+        row["real-time factor"] = row["samples/s"] / row.pop("rate", rate)
         row["speed-up"] = row["samples/s"] / base
     title = (
         f"WaveNet generation, default model ({len(weights.dilations)} layers, "
@@ -214,11 +215,53 @@ def bench_generation() -> str:
     return table(title, rows)
 
 
+def performer_rows(config: dict) -> list[dict]:
+    """The notes route's performer (default size) playing a piano roll, batch 1 and 4."""
+    import keras
+
+    from models.performer import PerformerSettings, perform, performer_spec
+    from models.wavenet import build_wavenet
+
+    cfg = config["notes"]["performer"]
+    settings = PerformerSettings(
+        cfg["sample_rate"], config["notes"]["frame_seconds"], 3, cfg["window_frames"]
+    )
+    spec = performer_spec(cfg, settings)
+    keras.utils.set_random_seed(0)
+    model = build_wavenet(spec, 2)
+    notes = pd.DataFrame(
+        {
+            "onset": np.arange(20) * 0.25,
+            "offset": np.arange(20) * 0.25 + 0.5,
+            "pitch": 60 + np.arange(20) % 12,
+            "program": 1,
+        }
+    )
+    perform(model, spec, settings, [notes], [0.1], np.array([0]), 1.0, 0)  # compile once
+    rows = []
+    for batch in (1, 4):
+        seconds = 4.0 / batch
+
+        def play(batch=batch, seconds=seconds):
+            perform(model, spec, settings, [notes] * batch, [seconds] * batch, np.zeros(batch, int), 1.0, 0)
+
+        rows.append(
+            {
+                "method": f"performer playing notes ({len(spec.dilations)} layers, {cfg['sample_rate']} Hz)",
+                "batch": batch,
+                "samples/s": batch * seconds * cfg["sample_rate"] / median_seconds(play),
+                "rate": cfg["sample_rate"],
+            }
+        )
+    return rows
+
+
 def bench_training(tmp: Path) -> str:
-    from models.architectures import model_scheme, window_schemes
+    from models.architectures import model_scheme, model_spec, window_schemes
+    from models.training import TrainingConfig
     from tests.conftest import repo_config
     from workflow_scripts.make_shards import write_shard
-    from workflow_scripts.train_model import TrainingConfig, TrainingData, TrainingOutputs, train
+    from workflow_scripts.train_model import TrainingData, TrainingOutputs, train
 
     cfg = repo_config()
     rate = 16000
@@ -249,7 +292,7 @@ def bench_training(tmp: Path) -> str:
             write_shard(str(tmp / f"{name}_{split}.h5"), manifest, scheme, split, "b", 512)
         with contextlib.redirect_stdout(io.StringIO()):  # Keras' per-epoch lines
             card = train(
-                model_cfg,
+                model_spec(model_cfg),
                 training,
                 TrainingData(
                     str(tmp / f"{name}_train.h5"), str(tmp / f"{name}_validation.h5"), rows_manifest

@@ -30,17 +30,36 @@ class GatedActivation(layers.Layer):
 
 
 def build_wavenet(spec: WaveNetSpec, n_conditions: int = 0) -> keras.Model:
-    """Logits (batch, time, quantization_channels) for companded input (batch, time, 1).
+    """Logits (batch, time, quantization_channels) for the previous samples.
 
-    With n_conditions > 0 a second input, one integer id per sequence, adds a learned bias to
-    every layer's gates (global conditioning).
+    Inputs, in order: the audio, companded (batch, time, 1), or with `input_embedding` its
+    mu-law codes (batch, time) through an embedding; with `local_channels` the notes, one frame
+    of features per `frame_samples` samples (batch, time / frame_samples, local_channels), which
+    a small network turns into a bias on every layer's gates (local conditioning); with
+    n_conditions > 0 one integer id per sequence, a learned bias on every layer's gates (global
+    conditioning).
     """
     channels = spec.residual_channels
     skip_channels = spec.skip_channels
     kernel = spec.kernel_size
-    audio = keras.Input((None, 1), name="audio")
+    if spec.input_embedding:
+        audio = keras.Input((None,), dtype="int32", name="audio")
+        features = layers.Embedding(spec.quantization_channels, spec.input_embedding, name="input_embedding")(
+            audio
+        )
+    else:
+        audio = features = keras.Input((None, 1), name="audio")
     inputs = [audio]
-    h = layers.Conv1D(channels, kernel, padding="causal", name="input_conv")(audio)
+    h = layers.Conv1D(channels, kernel, padding="causal", name="input_conv")(features)
+    local = None
+    if spec.local_channels:
+        notes = keras.Input((None, spec.local_channels), name="notes")
+        inputs.append(notes)
+        local = notes
+        for k in range(2):
+            local = layers.Conv1D(
+                spec.conditioning_channels, 3, padding="same", activation="tanh", name=f"local_hidden_{k}"
+            )(local)
     condition = None
     if n_conditions:
         condition_id = keras.Input((1,), dtype="int32", name="condition")
@@ -52,6 +71,9 @@ def build_wavenet(spec: WaveNetSpec, n_conditions: int = 0) -> keras.Model:
         z = layers.Conv1D(
             2 * channels, kernel, dilation_rate=dilation, padding="causal", name=f"dilated_{i}"
         )(h)
+        if local is not None:
+            bias = layers.Conv1D(2 * channels, 1, use_bias=False, name=f"local_{i}")(local)
+            z = layers.Add(name=f"played_{i}")([z, layers.UpSampling1D(spec.frame_samples)(bias)])
         if condition is not None:
             z = layers.Add(name=f"conditioned_{i}")(
                 [z, layers.Dense(2 * channels, use_bias=False, name=f"condition_{i}")(condition)]
@@ -66,6 +88,20 @@ def build_wavenet(spec: WaveNetSpec, n_conditions: int = 0) -> keras.Model:
     out = layers.Conv1D(skip_channels, 1, activation="relu", name="post")(out)
     logits = layers.Conv1D(spec.quantization_channels, 1, name="logits", dtype="float32")(out)
     return keras.Model(inputs, logits, name="wavenet")
+
+
+def wavenet_trainer(model: keras.Model, spec: WaveNetSpec) -> keras.Model:
+    """The model compiled for fitting: the loss sees only outputs with a full receptive field
+    of real input (Adam, cross-entropy over mu-law codes)."""
+    # float32 like the logits: under mixed_float16 a float16 crop would undo their float32 softmax
+    crop = layers.Cropping1D((spec.receptive_field - 1, 0), name="full_context", dtype="float32")
+    trainer = keras.Model(model.inputs, crop(model.output), name=f"{model.name}_trainer")
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(spec.learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=True if spec.jit_compile else "auto",
+    )
+    return trainer
 
 
 def mulaw_pairs(windows: np.ndarray, header: ShardHeader, channels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -117,19 +153,47 @@ class WaveNetWeights:
         self.post_w = post_w[0]
         logit_w, self.logit_b = get("logits")
         self.logit_w = logit_w[0]
+        q = spec.quantization_channels
+        names = [layer.name for layer in model.layers]
+        # the input the network reads for each mu-law code: its companded value or its embedding
+        self.input_table = (
+            get("input_embedding")[0]
+            if "input_embedding" in names
+            else (2.0 * np.arange(q, dtype=np.float32) / (q - 1) - 1.0)[:, None]
+        )
+        self.embedded_input = "input_embedding" in names
+        self.frame_samples = max(1, spec.frame_samples)
+        self.local_hidden = [get(f"local_hidden_{k}") for k in range(2)] if "local_hidden_0" in names else []
+        self.local_w = np.stack([get(f"local_{i}")[0][0] for i in range(n)]) if self.local_hidden else None
         self.n_conditions = 0
-        if "condition_embedding" in [layer.name for layer in model.layers]:
+        if "condition_embedding" in names:
             self.embedding = get("condition_embedding")[0]
             self.condition_w = np.stack([get(f"condition_{i}")[0] for i in range(n)])
             self.n_conditions = len(self.embedding)
 
-    def condition_bias(self, condition_ids: np.ndarray | None, batch: int) -> np.ndarray:
-        """Per-sequence, per-layer gate bias (batch, layers, 2C); zeros without conditioning."""
-        bias = np.zeros((batch, len(self.dilations), self.dil_w.shape[-1]), dtype=np.float32)
+    def condition_bias(
+        self, condition_ids: np.ndarray | None, batch: int, notes: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per-sequence, per-frame, per-layer gate bias (batch, frames, layers, 2C): the notes'
+        frames (one frame without notes) plus the sequence's global condition; zeros without."""
+        width = self.dil_w.shape[-1]
+        frames = 1 if notes is None else notes.shape[1]
+        bias = np.zeros((batch, frames, len(self.dilations), width), dtype=np.float32)
+        if self.local_hidden and notes is not None:
+            hidden = np.asarray(notes, dtype=np.float32)
+            for kernel, b in self.local_hidden:
+                hidden = np.tanh(_conv_same(hidden, kernel) + b)
+            bias += np.einsum("bfh,lho->bflo", hidden, self.local_w)
         if self.n_conditions and condition_ids is not None:
             emb = self.embedding[np.asarray(condition_ids)]  # (batch, C)
-            bias = np.einsum("bc,lco->blo", emb, self.condition_w).astype(np.float32)
-        return bias
+            bias += np.einsum("bc,lco->blo", emb, self.condition_w)[:, None]
+        return bias.astype(np.float32)
+
+    def input_features(self, x: np.ndarray) -> np.ndarray:
+        """(batch, time, F) network input for model inputs x: companded audio or mu-law codes."""
+        if self.embedded_input:
+            return self.input_table[np.asarray(x, dtype=np.int64)]
+        return np.asarray(x, dtype=np.float32)[..., None]
 
     def arrays(self) -> WaveNetArrays:
         return WaveNetArrays(
@@ -149,14 +213,22 @@ class WaveNetWeights:
         )
 
 
+def _conv_same(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Keras' Conv1D with padding='same' (odd kernel) over (batch, time, in) without bias."""
+    width = kernel.shape[0]
+    padded = np.pad(x, ((0, 0), (width // 2, width // 2), (0, 0)))
+    return sum(padded[:, j : j + x.shape[1]] @ kernel[j] for j in range(width))
+
+
 @numba.njit(cache=True, fastmath=True)
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
 @numba.njit(cache=True)
-def _step(t, x_value, b, state, inputs, cond, weights, logits_out, scratch):
-    """Advance sequence b by one input sample at time t; write next-sample logits.
+def _step(t, x_value, b, state, inputs, cond, frame_samples, weights, logits_out, scratch):
+    """Advance sequence b by one input (feature vector x_value) at time t; write next-sample
+    logits. The gates take frame t // frame_samples of cond (the last frame after the end).
 
     scratch (5, width) holds the per-step vectors, so the hot loop allocates nothing.
     """
@@ -167,15 +239,18 @@ def _step(t, x_value, b, state, inputs, cond, weights, logits_out, scratch):
     channels = in_w.shape[2]
     skip_channels = skip_w.shape[2]
     size = state.shape[2]
-    inputs[b, t % size] = x_value
+    inputs[b, t % size, :] = x_value
     h = scratch[0, :channels]
     h[:] = in_b
     for j in range(kernel):
         lag = kernel - 1 - j
         if t - lag >= 0:
             xv = inputs[b, (t - lag) % size]
-            for c in range(channels):
-                h[c] += xv * in_w[j, 0, c]
+            for f in range(xv.shape[0]):
+                v = xv[f]
+                for c in range(channels):
+                    h[c] += v * in_w[j, f, c]
+    frame = min(t // frame_samples, cond.shape[1] - 1)
     skip = scratch[1, :skip_channels]
     skip[:] = 0.0
     z = scratch[2, : 2 * channels]
@@ -184,7 +259,7 @@ def _step(t, x_value, b, state, inputs, cond, weights, logits_out, scratch):
         state[b, layer, t % size, :] = h
         d = dilations[layer]
         for o in range(2 * channels):
-            z[o] = dil_b[layer, o] + cond[b, layer, o]
+            z[o] = dil_b[layer, o] + cond[b, frame, layer, o]
         for j in range(kernel):
             lag = (kernel - 1 - j) * d
             if t - lag >= 0:
@@ -229,33 +304,34 @@ def _scratch(weights):
 
 
 @numba.njit(cache=True)
-def _feed(t0, x, state, inputs, cond, weights, logits):
-    """Run known inputs x (batch, steps) from time t0; logits (batch, steps, Q) if wanted."""
-    batch, steps = x.shape
+def _feed(t0, x, state, inputs, cond, frame_samples, weights, logits):
+    """Run known input features x (batch, steps, F) from time t0; logits (batch, steps, Q) if
+    wanted."""
+    batch, steps = x.shape[0], x.shape[1]
     unused = np.empty(logits.shape[2], dtype=np.float32)
     scratch = _scratch(weights)
     for t in range(steps):
         for b in range(batch):
             out = logits[b, t] if logits.shape[1] == steps else unused
-            _step(t0 + t, x[b, t], b, state, inputs, cond, weights, out, scratch)
+            _step(t0 + t, x[b, t], b, state, inputs, cond, frame_samples, weights, out, scratch)
 
 
 @numba.njit(cache=True, parallel=True)
-def _sample(t0, current, uniforms, temperature, state, inputs, cond, weights, n_classes):
+def _sample(t0, current, uniforms, temperature, state, inputs, cond, frame_samples, weights, table):
     """Draw codes for each sequence, each fed back as its next input.
 
     Sequences are independent, so they run on parallel threads; the random draws come in
     precomputed (uniforms), which keeps the result the same for any thread count.
     """
     batch, n_samples = uniforms.shape
+    n_classes = table.shape[0]
     codes = np.empty((batch, n_samples), dtype=np.int64)
-    mu = n_classes - 1
     for b in numba.prange(batch):
         logits = np.empty(n_classes, dtype=np.float32)
         scratch = _scratch(weights)
-        value = current[b]
+        value = current[b].copy()
         for i in range(n_samples):
-            _step(t0 + i, value, b, state, inputs, cond, weights, logits, scratch)
+            _step(t0 + i, value, b, state, inputs, cond, frame_samples, weights, logits, scratch)
             top = logits.max()
             total = 0.0
             for q in range(n_classes):
@@ -270,7 +346,7 @@ def _sample(t0, current, uniforms, temperature, state, inputs, cond, weights, n_
                     pick = q
                     break
             codes[b, i] = pick
-            value = 2.0 * pick / mu - 1.0
+            value[:] = table[pick]
         current[b] = value
     return codes
 
@@ -279,25 +355,44 @@ class IncrementalWaveNet:
     """A batch of sequences advanced one sample at a time with cached per-layer state."""
 
     def __init__(
-        self, weights: WaveNetWeights, batch: int, seed: int, condition_ids: np.ndarray | None = None
+        self,
+        weights: WaveNetWeights,
+        batch: int,
+        seed: int,
+        condition_ids: np.ndarray | None = None,
+        notes: np.ndarray | None = None,
     ):
+        """notes: (batch, frames, local_channels) for a performer, covering every sample to come."""
         size = (weights.kernel - 1) * int(weights.dilations.max()) + 1
         channels = weights.in_w.shape[2]
         self.state = np.zeros((batch, len(weights.dilations), size, channels), dtype=np.float32)
-        self.inputs = np.zeros((batch, size), dtype=np.float32)
-        self.cond = weights.condition_bias(condition_ids, batch)
+        self.inputs = np.zeros((batch, size, weights.in_w.shape[1]), dtype=np.float32)
+        self.cond = weights.condition_bias(condition_ids, batch, notes)
+        self.frame_samples = weights.frame_samples if notes is not None else 1 << 62
         self.weights = weights.arrays()
+        self.table = np.ascontiguousarray(weights.input_table, dtype=np.float32)
+        self.to_features = weights.input_features
         self.n_classes = len(weights.logit_b)
         self.time = 0
         self.current: np.ndarray | None = None
         self.rng = np.random.default_rng(seed)
 
     def feed(self, x: np.ndarray, keep_logits: bool = False) -> np.ndarray | None:
-        """Consume known companded inputs; the last one is held back as the next input."""
-        x = np.ascontiguousarray(x, dtype=np.float32)
+        """Consume known model inputs (companded audio, or mu-law codes for an embedded input);
+        the last one is held back as the next input."""
+        x = np.ascontiguousarray(self.to_features(x), dtype=np.float32)
         steps = x.shape[1] if keep_logits else x.shape[1] - 1
         logits = np.empty((x.shape[0], steps if keep_logits else 0, self.n_classes), np.float32)
-        _feed(self.time, x[:, :steps], self.state, self.inputs, self.cond, self.weights, logits)
+        _feed(
+            self.time,
+            x[:, :steps],
+            self.state,
+            self.inputs,
+            self.cond,
+            self.frame_samples,
+            self.weights,
+            logits,
+        )
         self.time += steps
         self.current = None if keep_logits else x[:, -1].copy()
         return logits if keep_logits else None
@@ -312,15 +407,19 @@ class IncrementalWaveNet:
             self.state,
             self.inputs,
             self.cond,
+            self.frame_samples,
             self.weights,
-            self.n_classes,
+            self.table,
         )
         self.time += n_samples
         return codes
 
 
 def incremental_logits(
-    weights: WaveNetWeights, x: np.ndarray, condition_ids: np.ndarray | None = None
+    weights: WaveNetWeights,
+    x: np.ndarray,
+    condition_ids: np.ndarray | None = None,
+    notes: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Logits for every position of companded inputs x (batch, time), one step at a time."""
-    return IncrementalWaveNet(weights, x.shape[0], 0, condition_ids).feed(x, keep_logits=True)
+    """Logits for every position of model inputs x (batch, time), one step at a time."""
+    return IncrementalWaveNet(weights, x.shape[0], 0, condition_ids, notes).feed(x, keep_logits=True)

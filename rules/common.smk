@@ -17,6 +17,7 @@ from sonata.catalog import (
     split_recordings,
 )
 from models.architectures import model_scheme, shard_trim, window_schemes
+from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE
 
 
 configfile: "config.yaml"
@@ -92,6 +93,11 @@ def get_dataset_wavs(wildcards):
     return [f"results/wav/{rid}.wav" for rid in sorted(ASSIGNMENT[wildcards.dataset])]
 
 
+def get_all_wavs(wildcards):
+    """Every dataset's converted audio (the shared performer learns from all of them)."""
+    return sorted({f"results/wav/{rid}.wav" for d in DATASETS for rid in ASSIGNMENT[d]})
+
+
 def get_shard(split):
     def paths(wildcards):
         scheme = model_scheme(config, wildcards.model)
@@ -101,12 +107,36 @@ def get_shard(split):
 
 
 def get_generated_pieces(wildcards):
-    return [
-        {
-            "model": model,
-            "seconds": float(seconds),
-            "file": f"results/generated/{wildcards.dataset}/{model}/{seconds:g}s.wav",
-        }
-        for model in MODELS
-        for seconds in config["generation"]["durations"]
-    ]
+    """Every piece of a dataset that the metrics judge; the notes route's name their notes."""
+    dataset = wildcards.dataset
+    held = float(config["notes"]["held_out_seconds"])
+    performed = f"results/performed/{dataset}"
+    return (
+        [
+            {
+                "model": model,
+                "seconds": float(seconds),
+                "file": f"results/generated/{dataset}/{model}/{seconds:g}s.wav",
+            }
+            for model in MODELS
+            for seconds in config["generation"]["durations"]
+        ]
+        + [
+            {
+                "model": COMPOSED,
+                "seconds": float(seconds),
+                "file": f"{performed}/{seconds:g}s.wav",
+                "notes": f"results/notes/{dataset}/composed/{seconds:g}s.csv",
+            }
+            for seconds in config["generation"]["durations"]
+        ]
+        + [
+            {
+                "model": role,
+                "seconds": held,
+                "file": f"{performed}/{name}.wav",
+                "notes": f"{performed}/held_out.csv",
+            }
+            for role, name in ((HELD_OUT, "held_out"), (REAL_PASSAGE, "held_out_real"))
+        ]
+    )

@@ -5,8 +5,11 @@ rule compute_metrics:
     input:
         manifest="results/datasets/{dataset}/manifest.parquet",
         pieces=lambda wc: [p["file"] for p in get_generated_pieces(wc)],
+        notes=lambda wc: [p["notes"] for p in get_generated_pieces(wc) if "notes" in p],
+        test_notes="results/shards/{dataset}/notes/test.h5",
     output:
-        "results/metrics/{dataset}.parquet",
+        audio="results/metrics/{dataset}.parquet",
+        notes="results/metrics/{dataset}_notes.parquet",
     log:
         "logs/compute_metrics/{dataset}.log",
     benchmark:
@@ -19,6 +22,7 @@ rule compute_metrics:
     params:
         pieces=get_generated_pieces,
         metrics=config["metrics"],
+        frame_seconds=config["notes"]["frame_seconds"],
         seed=config["seed"],
     script:
         "../workflow_scripts/compute_metrics.py"
@@ -36,6 +40,13 @@ rule samples:
             "results/generated/{dataset}/{model}/generation.json",
             dataset=DATASETS,
             model=MODELS,
+        )
+        + expand("results/performed/{dataset}/generation.json", dataset=DATASETS),
+        composed=expand(
+            "results/notes/{dataset}/composed/{duration}.{ext}",
+            dataset=DATASETS,
+            duration=DURATIONS,
+            ext=["mid", "csv"],
         ),
         models=expand(
             "results/models/{dataset}/{model}/model.json",
@@ -51,6 +62,11 @@ rule samples:
             "results/evaluation/{dataset}/{model}.csv", dataset=DATASETS, model=MODELS
         ),
         metrics=expand("results/metrics/{dataset}.parquet", dataset=DATASETS),
+        note_metrics=expand("results/metrics/{dataset}_notes.parquet", dataset=DATASETS),
+        composer_histories=expand(
+            "results/notes/{dataset}/composer/history.csv", dataset=DATASETS
+        ),
+        performer_history="results/notes/performer/history.csv",
         manifests=expand(
             "results/datasets/{dataset}/manifest.parquet", dataset=DATASETS
         ),

@@ -154,3 +154,120 @@ def describe(audio: np.ndarray, rate: int, reference_power: np.ndarray, metrics_
             audio, rate, fft_size, threshold, float(metrics_cfg["change_seconds"])
         ),
     }
+
+
+def frame_chroma(audio: np.ndarray, rate: int, fft_size: int, times: np.ndarray) -> np.ndarray:
+    """(len(times), 12) pitch-class profiles of Hann frames centred on `times` (seconds)."""
+    padded = np.pad(audio, (fft_size // 2, fft_size // 2))
+    starts = np.clip(np.rint(times * rate).astype(np.int64), 0, max(0, len(audio) - 1))
+    frames = np.stack([padded[s : s + fft_size] for s in starts]) if len(starts) else np.zeros((0, fft_size))
+    power = np.abs(np.fft.rfft(frames * np.hanning(fft_size), axis=1)) ** 2
+    return np.stack([chroma(p, rate, fft_size) for p in power]) if len(power) else np.zeros((0, 12))
+
+
+def score_following(
+    audio: np.ndarray, rate: int, notes, fft_size: int, frame_seconds: float, silence_threshold: float = 0.0
+) -> float:
+    """Does the sound play its notes? Mean cosine between each frame's chroma and the pitch
+    classes of the notes sounding at its centre, over the frames where notes sound.
+
+    Real recordings against their own labels score 0.81-0.85 on the embedded corpus, the same
+    labels 10 s off 0.25-0.32, white noise 0.38-0.44; a silent frame under notes scores 0.
+    NaN when no note sounds.
+    """
+    from sonata.notes import pitch_classes_at
+
+    times = np.arange(0.0, len(audio) / rate, frame_seconds) + frame_seconds / 2
+    times = times[times < len(audio) / rate]
+    wanted = pitch_classes_at(notes, times)
+    live = wanted.sum(axis=1) > 0
+    if not live.any():
+        return float("nan")
+    heard = frame_chroma(audio, rate, fft_size, times[live])
+    half = fft_size // 2
+    starts = np.rint(times[live] * rate).astype(np.int64)
+    loud = np.array([audio[max(0, s - half) : s + half].std() >= silence_threshold for s in starts])
+    wanted = wanted[live]
+    cosine = (heard * wanted).sum(axis=1) / (np.linalg.norm(heard, axis=1) * np.linalg.norm(wanted, axis=1))
+    return float(np.mean(np.where(loud, cosine, 0.0)))
+
+
+def note_statistics(notes, reference=None, ngram: int = 8) -> dict:
+    """What a listener of the score would notice: key, density, texture, range, repetition.
+
+    pitch_class_distance is the total-variation distance between the notes' pitch-class
+    histogram and the reference's (0 same, 1 disjoint); repetition is the share of the
+    `ngram`-note melodic shapes (intervals and onset gaps, 10 ms grid) met earlier in the piece:
+    a loop or a copied passage drives it to 1.
+    """
+    pitch = notes["pitch"].to_numpy().astype(np.int64)
+    onset = notes["onset"].to_numpy()
+    offset = notes["offset"].to_numpy()
+    seconds = float(offset.max() - onset.min()) if len(notes) else 0.0
+    stats = {
+        "notes": len(notes),
+        "notes_per_second": len(notes) / seconds if seconds > 0 else float("nan"),
+        "polyphony": _mean_polyphony(onset, offset),
+        "pitch_range": float(np.percentile(pitch, 95) - np.percentile(pitch, 5))
+        if len(notes)
+        else float("nan"),
+        "repetition": _repetition(pitch, onset, ngram),
+    }
+    if reference is not None:
+        stats["pitch_class_distance"] = float(
+            0.5 * np.abs(_pitch_class_histogram(pitch) - _pitch_class_histogram(reference["pitch"])).sum()
+        )
+    return stats
+
+
+def random_notes_like(reference, seconds: float, seed: int):
+    """The baseline composer: notes at the reference's density, pitch range and durations,
+    with pitches and onsets drawn uniformly."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    stats = note_statistics(reference)
+    n = max(1, int(round(stats["notes_per_second"] * seconds)))
+    pitch = reference["pitch"].to_numpy()
+    durations = (reference["offset"] - reference["onset"]).to_numpy()
+    onset = np.sort(rng.uniform(0, seconds, n))
+    return pd.DataFrame(
+        {
+            "onset": onset,
+            "offset": onset + rng.choice(durations, n),
+            "pitch": rng.integers(int(np.percentile(pitch, 5)), int(np.percentile(pitch, 95)) + 1, n),
+            "program": int(reference["program"].mode().iloc[0]),
+        }
+    )
+
+
+def _pitch_class_histogram(pitch) -> np.ndarray:
+    counts = np.bincount(np.asarray(pitch, dtype=np.int64) % 12, minlength=12).astype(float)
+    return counts / max(counts.sum(), 1.0)
+
+
+def _mean_polyphony(onset: np.ndarray, offset: np.ndarray) -> float:
+    """Notes sounding on average while any sounds (an event sweep, exact)."""
+    if len(onset) == 0:
+        return float("nan")
+    times = np.concatenate([onset, offset])
+    steps = np.concatenate([np.ones(len(onset)), -np.ones(len(offset))])
+    order = np.lexsort((steps, times))  # ends before starts at the same instant
+    times, level = times[order], np.cumsum(steps[order])
+    spans = np.diff(times)
+    sounding = level[:-1] > 0
+    total = spans[sounding].sum()
+    return float((spans * level[:-1])[sounding].sum() / total) if total > 0 else float("nan")
+
+
+def _repetition(pitch: np.ndarray, onset: np.ndarray, n: int) -> float:
+    if len(pitch) <= n:
+        return float("nan")
+    shape = list(zip(np.diff(pitch).tolist(), np.rint(np.diff(onset) * 100).astype(int).tolist()))
+    seen, repeated, total = set(), 0, 0
+    for i in range(len(shape) - n + 2):
+        gram = tuple(shape[i : i + n - 1])
+        repeated += gram in seen
+        total += 1
+        seen.add(gram)
+    return repeated / total

@@ -53,3 +53,27 @@ def read_segment(path: str | os.PathLike, start: int, length: int) -> np.ndarray
         f.seek(start)
         data = f.read(length, dtype="float32", always_2d=True)
     return data.mean(axis=1)
+
+
+def _lowpass(factor: int, taps_per_factor: int = 16) -> np.ndarray:
+    """A Hann-windowed sinc that passes below 1/factor of the Nyquist frequency; unit DC gain."""
+    half = taps_per_factor * factor
+    n = np.arange(-half, half + 1)
+    kernel = np.sinc(n / factor) * np.hanning(2 * half + 3)[1:-1]
+    return (kernel / kernel.sum()).astype(np.float32)
+
+
+def decimate(audio: np.ndarray, factor: int) -> np.ndarray:
+    """Audio at 1/factor of its rate, low-passed first so nothing folds back (aliasing)."""
+    if factor == 1:
+        return np.asarray(audio, dtype=np.float32)
+    return np.convolve(audio, _lowpass(factor), mode="same")[::factor].astype(np.float32)
+
+
+def interpolate(audio: np.ndarray, factor: int) -> np.ndarray:
+    """Audio at factor times its rate: zeros between samples, then the same low-pass."""
+    if factor == 1:
+        return np.asarray(audio, dtype=np.float32)
+    stuffed = np.zeros(len(audio) * factor, dtype=np.float32)
+    stuffed[::factor] = audio
+    return (factor * np.convolve(stuffed, _lowpass(factor), mode="same")).astype(np.float32)

@@ -59,6 +59,12 @@ class ModelCard(JsonRecord):
     resumed: bool
 
 
+# The notes route's pieces, as the report and metrics name them
+COMPOSED = "composer + performer"
+HELD_OUT = "performer (held-out notes)"
+REAL_PASSAGE = "real (held-out passage)"
+
+
 @dataclass(frozen=True)
 class GeneratedPiece(JsonRecord):
     """One piece and the real held-out audio it was primed with."""
@@ -70,6 +76,8 @@ class GeneratedPiece(JsonRecord):
     prime_samples: int
     composer: str
     ensemble: str
+    role: str = ""  # notes route: which kind of piece (composed, held-out notes performed, real)
+    notes: str = ""  # notes route: the label CSV of the notes the piece plays
 
 
 @dataclass(frozen=True)

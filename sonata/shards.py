@@ -148,3 +148,54 @@ def read_blocks(path: str, seed: int | None, labels: np.ndarray | None = None):
             rec = recording[sl]
             cond = labels[rec] if labels is not None else np.zeros(len(rec), np.int32)
             yield windows[sl], cond.astype(np.int32)
+
+
+@dataclass(frozen=True)
+class NotesHeader:
+    """What a notes shard holds: the note tables of one dataset split's recordings."""
+
+    dataset: str
+    split: str
+    source_ids: tuple[int, ...]
+    composers: tuple[str, ...]
+    ensembles: tuple[str, ...]
+    wavs: tuple[str, ...]  # each recording's converted audio, which its notes line up with
+
+
+NOTE_FIELDS = {"onset": np.float64, "offset": np.float64, "pitch": np.int16, "program": np.int16}
+
+
+def write_notes_shard(path: str, header: NotesHeader, tables: list) -> None:
+    """Every recording's notes in one file: a `recording` index column beside the note columns."""
+    with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
+        for name, dtype in NOTE_FIELDS.items():
+            values = [t[name].to_numpy() for t in tables]
+            h5.create_dataset(
+                name, data=np.concatenate(values).astype(dtype) if values else np.zeros(0, dtype)
+            )
+        counts = [len(t) for t in tables]
+        h5.create_dataset("recording", data=np.repeat(np.arange(len(tables), dtype=np.int32), counts))
+        for field in fields(NotesHeader):
+            value = getattr(header, field.name)
+            h5.attrs[field.name] = value if isinstance(value, str) else list(value)
+
+
+def read_notes_shard(path: str) -> tuple[NotesHeader, list]:
+    """The header and one note table per recording, in the header's order."""
+    import pandas as pd
+
+    with h5py.File(path, "r") as h5:
+        values = {}
+        for field in fields(NotesHeader):
+            value = h5.attrs[field.name]
+            values[field.name] = (
+                _plain(value) if field.name in ("dataset", "split") else tuple(_plain(v) for v in value)
+            )
+        header = NotesHeader(**values)
+        columns = {name: h5[name][()] for name in (*NOTE_FIELDS, "recording")}
+    table = pd.DataFrame(columns).astype({"pitch": int, "program": int})
+    tables = [
+        table[table["recording"] == i].drop(columns="recording").reset_index(drop=True)
+        for i in range(len(header.source_ids))
+    ]
+    return header, tables

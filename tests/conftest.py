@@ -31,6 +31,23 @@ def tiny_config() -> dict:
     cfg["models"]["seq2seq"].update(units=8, batch_size=32)
     cfg["training"].update(epochs=2, steps_per_epoch=3, validation_steps=2)
     cfg["generation"].update(durations=[1, 2], prime_seconds=0.1)
+    cfg["notes"]["composer"].update(
+        past=8, future=8, units=16, embedding=8, epochs=1, steps_per_epoch=3, validation_steps=1, batch_size=8
+    )
+    cfg["notes"]["performer"].update(
+        layers_per_stack=3,
+        residual_channels=8,
+        skip_channels=8,
+        input_embedding=8,
+        conditioning_channels=8,
+        window_frames=10,
+        epochs=1,
+        steps_per_epoch=3,
+        validation_steps=1,
+        batch_size=2,
+        jit_compile=False,
+    )
+    cfg["notes"]["held_out_seconds"] = 1.5
     cfg["evaluation"]["max_windows"] = 128
     cfg["shards"]["chunk_windows"] = 64
     return cfg

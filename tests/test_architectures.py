@@ -9,11 +9,12 @@ import pytest
 import soundfile as sf
 
 from models.architectures import ARCHITECTURES, load_trained, model_scheme, window_schemes
+from models.training import TrainingConfig
 from sonata.config import validate_config
 from tests.conftest import REPO, repo_config, tone
 from workflow_scripts.evaluate_model import evaluate
 from workflow_scripts.make_shards import write_shard
-from workflow_scripts.train_model import TrainingConfig, TrainingData, TrainingOutputs, train
+from workflow_scripts.train_model import TrainingData, TrainingOutputs, train
 
 RATE = 8000
 TRAINING = TrainingConfig(
@@ -32,19 +33,34 @@ def test_adapter_builds_trains_saves_loads_evaluates_and_generates(name, tmp_pat
     for i, (split, composer) in enumerate([("train", "Bach"), ("train", "Haydn"), ("validation", "Bach")]):
         wav = tmp_path / f"{i}.wav"
         sf.write(str(wav), tone(1.0, RATE, 220 * (i + 1)), RATE, subtype="PCM_16")
-        rows.append({"id": i, "split": split, "composer": composer, "ensemble": "E", "wav": str(wav),
-                     "sample_rate": RATE, "samples": RATE})  # fmt: skip
+        rows.append(
+            {
+                "id": i,
+                "split": split,
+                "composer": composer,
+                "ensemble": "E",
+                "wav": str(wav),
+                "sample_rate": RATE,
+                "samples": RATE,
+            }
+        )
     manifest = pd.DataFrame(rows)
     for split in ("train", "validation"):
         write_shard(str(tmp_path / f"{split}.h5"), manifest[manifest.split == split], scheme, split, "d", 16)
 
     out = TrainingOutputs(*(str(tmp_path / f) for f in ("w.weights.h5", "model.json", "h.csv", "work")))
-    card = train(cfg["models"]["example"], TRAINING, TrainingData(str(tmp_path / "train.h5"),
-                 str(tmp_path / "validation.h5"), rows), out, seed=0)  # fmt: skip
+    card = train(
+        adapter.spec(cfg["models"]["example"]),
+        TRAINING,
+        TrainingData(str(tmp_path / "train.h5"), str(tmp_path / "validation.h5"), rows),
+        out,
+        seed=0,
+    )
     assert card.architecture == name and card.epochs_run == 1 and card.context_samples > 0
 
     model, loaded, again = load_trained(out.card, out.weights)
     assert loaded == card and again is adapter
+    assert adapter.spec(card.model) == adapter.spec(cfg["models"]["example"])  # the card holds the spec
     table = evaluate(out.card, out.weights, str(tmp_path / "validation.h5"), 32, 0)
     assert {"metric", "predictor", "value", "windows"} <= set(table.columns)
     assert np.isfinite(table["value"]).all() and (table["predictor"].str.startswith("model")).any()

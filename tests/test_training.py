@@ -87,8 +87,9 @@ def launch(tmp_path, rows, run="", training=TRAINING):
     """Train in a fresh process (so it can be killed); run names a separate output folder."""
     data = (str(tmp_path / "train.h5"), str(tmp_path / "validation.h5"), rows)
     code = (
+        "from models.architectures import model_spec; from models.training import TrainingConfig; "
         "from workflow_scripts.train_model import *; "
-        f"train({SEQ2SEQ!r}, TrainingConfig(**{training!r}), TrainingData(*{data!r}), "
+        f"train(model_spec({SEQ2SEQ!r}), TrainingConfig(**{training!r}), TrainingData(*{data!r}), "
         f"TrainingOutputs(*{tuple(vars(outputs(tmp_path, run)).values())!r}), 1)"
     )
     return subprocess.Popen(
@@ -155,7 +156,8 @@ def test_identical_inputs_and_seed_train_identical_weights(tmp_path):
 def test_wavenet_trains_with_composer_conditioning_from_shard_attributes(tmp_path):
     from models.architectures import model_spec
     from models.conditioning import condition_labels, condition_vocabulary
-    from workflow_scripts.train_model import TrainingConfig, TrainingData, train
+    from models.training import TrainingConfig
+    from workflow_scripts.train_model import TrainingData, train
 
     model_cfg = dict(
         WAVENET_SMALL,
@@ -176,7 +178,7 @@ def test_wavenet_trains_with_composer_conditioning_from_shard_attributes(tmp_pat
     assert list(condition_labels(read_header(str(tmp_path / "train.h5")), model_cfg, vocabulary)) == [0, 1]
     training = dict(TRAINING, epochs=1, steps_per_epoch=5)
     card = train(
-        model_cfg,
+        model_spec(model_cfg),
         TrainingConfig(**training),
         TrainingData(str(tmp_path / "train.h5"), str(tmp_path / "validation.h5"), rows),
         outputs(tmp_path),
@@ -227,8 +229,8 @@ def test_mixed_precision_computes_in_float16_but_keeps_weights_logits_and_loss_f
 def test_a_job_that_asked_for_a_gpu_fails_naming_the_setting_when_none_is_visible(caplog):
     import tensorflow as tf
 
+    from models.training import configure_tensorflow
     from sonata import SonataError
-    from workflow_scripts.train_model import configure_tensorflow
 
     if tf.config.list_physical_devices("GPU"):
         assert configure_tensorflow(1, False, 1).startswith("GPU x")

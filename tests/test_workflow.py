@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
@@ -33,7 +34,10 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
 
     samples = tmp_path / "results" / "samples"
     index = pd.read_csv(samples / "index.csv")
-    assert len(index) == len(cfg["datasets"]) * len(cfg["models"]) * len(cfg["generation"]["durations"])
+    durations = len(cfg["generation"]["durations"])
+    # raw-audio models and the notes route's composed pieces at every duration, plus the held-out
+    # notes performed and the real passage they come from
+    assert len(index) == len(cfg["datasets"]) * ((len(cfg["models"]) + 1) * durations + 2)
     for row in index.itertuples():
         info = sf.info(str(samples / row.file))
         assert info.samplerate == cfg["audio"]["sample_rate"] and info.channels == 1
@@ -45,6 +49,20 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     # the rendered corpus holds notes: its real audio is tonal where noise is not
     assert (metrics.loc[metrics["model"] == "real (validation audio)", "tonal_fraction"] > 0.6).all()
     assert (metrics.loc[metrics["model"] == "noise", "tonal_fraction"] < 0.1).all()
+    # the notes route: every piece names its notes, composed ones come as MIDI too, and score
+    # following says how well the sound plays them
+    notes_route = index[index["notes"].notna()]
+    assert set(notes_route["model"]) == {
+        "composer + performer",
+        "performer (held-out notes)",
+        "real (held-out passage)",
+    }
+    for row in notes_route.itertuples():
+        assert (samples / row.notes).is_file() and np.isfinite(row.score_following)
+    composed = notes_route[notes_route["model"] == "composer + performer"]
+    assert composed["midi"].map(lambda path: (samples / path).is_file()).all()
+    note_metrics = pd.read_csv(samples / "note_metrics.csv")
+    assert {"composer + performer", "random notes", "held-out notes"} == set(note_metrics["model"])
     evaluation = pd.read_csv(samples / "evaluation.csv")
     assert {"mse", "nll_bits_per_sample"} <= set(evaluation["metric"])
     page = (samples / "report.html").read_text()

@@ -5,8 +5,11 @@ import logging
 import numpy as np
 import pandas as pd
 
-from sonata.analysis import describe, power_spectrum
+from sonata.analysis import describe, note_statistics, power_spectrum, random_notes_like, score_following
 from sonata.audio import atomic_path, read_audio
+from sonata.notes import read_labels
+from sonata.records import COMPOSED
+from sonata.shards import read_notes_shard
 
 log = logging.getLogger("sonata.metrics")
 
@@ -35,7 +38,17 @@ def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed:
     for piece in pieces:
         audio, piece_rate = read_audio(piece["file"])
         assert piece_rate == rate, f"{piece['file']} has {piece_rate} Hz, reference {rate} Hz"
-        rows.append({**piece, "kind": "generated", **describe(audio, rate, reference, metrics_cfg)})
+        row = {**piece, "kind": "generated", **describe(audio, rate, reference, metrics_cfg)}
+        if piece.get("notes"):  # does the sound play the notes it was made from?
+            row["score_following"] = score_following(
+                audio,
+                rate,
+                read_labels(piece["notes"]),
+                fft_size,
+                float(metrics_cfg["frame_seconds"]),
+                float(metrics_cfg["silence_threshold"]),
+            )
+        rows.append(row)
     for seconds in sorted({p["seconds"] for p in pieces}):
         n = int(round(seconds * rate))
         baselines = {
@@ -55,6 +68,35 @@ def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed:
     return pd.DataFrame(rows)
 
 
+def end_to_end(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """Recordings' note tables laid one after another, as one long held-out performance."""
+    shifted, at = [], 0.0
+    for table in tables:
+        shifted.append(table.assign(onset=table["onset"] + at, offset=table["offset"] + at))
+        at += float(table["offset"].max()) if len(table) else 0.0
+    return pd.concat(shifted, ignore_index=True)
+
+
+def note_metrics(pieces: list[dict], held_out: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Note statistics of each composed piece against the held-out notes, beside two baselines:
+    random notes at the held-out density and range, and held-out notes of the same length."""
+    rows = []
+    for piece in pieces:
+        if piece["model"] != COMPOSED:
+            continue
+        seconds = piece["seconds"]
+        start = float(held_out["onset"].min())
+        passage = held_out[(held_out["onset"] >= start) & (held_out["onset"] < start + seconds)]
+        candidates = {
+            COMPOSED: read_labels(piece["notes"]),
+            "random notes": random_notes_like(held_out, seconds, seed),
+            "held-out notes": passage,
+        }
+        for name, notes in candidates.items():
+            rows.append({"model": name, "seconds": seconds, **note_statistics(notes, reference=held_out)})
+    return pd.DataFrame(rows)
+
+
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     from sonata.logs import setup_logging
 
@@ -66,9 +108,16 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
         snakemake.params.seed,
     )
     table.insert(0, "dataset", snakemake.wildcards.dataset)
-    with atomic_path(snakemake.output[0], suffix=".parquet") as tmp:
+    with atomic_path(snakemake.output.audio, suffix=".parquet") as tmp:
         table.to_parquet(tmp, index=False)
-    log.info("\n%s", table.drop(columns=["file"], errors="ignore").to_string(index=False))
+    log.info("\n%s", table.drop(columns=["file", "notes"], errors="ignore").to_string(index=False))
+    _, tables = read_notes_shard(snakemake.input.test_notes)
+    held_out = end_to_end(tables)
+    notes = note_metrics(snakemake.params.pieces, held_out, snakemake.params.seed)
+    notes.insert(0, "dataset", snakemake.wildcards.dataset)
+    with atomic_path(snakemake.output.notes, suffix=".parquet") as tmp:
+        notes.to_parquet(tmp, index=False)
+    log.info("\n%s", notes.to_string(index=False))
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -11,6 +11,7 @@ import pandas as pd
 
 from sonata.analysis import rms_curve
 from sonata.audio import read_audio, read_segment, write_wav
+from sonata.notes import read_labels
 from sonata.records import GenerationRecord
 
 log = logging.getLogger("sonata.report")
@@ -38,6 +39,27 @@ def plot_piece(audio: np.ndarray, rate: int, title: str, path: Path) -> None:
     spec.specgram(audio + 1e-9, NFFT=1024, Fs=rate, noverlap=512, cmap="magma", vmin=-120, vmax=-30)
     spec.set_ylabel("Hz")
     spec.set_xlabel("seconds")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def plot_notes_piece(audio: np.ndarray, rate: int, notes: pd.DataFrame, title: str, path: Path) -> None:
+    """The notes a piece plays (a piano roll, one colour per instrument) above its spectrogram,
+    on one time axis: where the two line up, the sound follows its score."""
+    plt = _pyplot()
+    fig, (roll, spec) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
+    for program, part in notes.groupby("program"):
+        roll.hlines(part["pitch"], part["onset"], part["offset"], linewidth=2.5, label=f"GM {program}")
+    roll.set_ylabel("MIDI pitch")
+    roll.set_title(title)
+    if len(notes):
+        roll.legend(loc="upper right", fontsize=7)
+    spec.specgram(audio + 1e-9, NFFT=1024, Fs=rate, noverlap=512, cmap="magma", vmin=-120, vmax=-30)
+    spec.set_ylim(0, min(rate / 2, 4000))
+    spec.set_ylabel("Hz")
+    spec.set_xlabel("seconds")
+    spec.set_xlim(0, len(audio) / rate)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -160,6 +182,7 @@ def build_report(
     frame_seconds: float,
     references: dict[str, dict] | None = None,
     corpus: dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None,
+    note_metrics: pd.DataFrame | None = None,
 ) -> Path:
     plots = out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
@@ -188,7 +211,11 @@ def build_report(
         for piece in [p for p in pieces if p["dataset"] == dataset]:
             audio, rate = read_audio(out / piece["file"])
             png = plots / (piece["file"].replace("/", "_").replace(".wav", ".png"))
-            plot_piece(audio, rate, f"{dataset} / {piece['model']} / {piece['seconds']:g} s", png)
+            title = f"{dataset} / {piece['model']} / {piece['seconds']:g} s"
+            if piece.get("notes"):
+                plot_notes_piece(audio, rate, read_labels(out / piece["notes"]), title, png)
+            else:
+                plot_piece(audio, rate, title, png)
             curves[f"{piece['model']} {piece['seconds']:g}s"] = rms_curve(audio, int(frame_seconds * rate))
             section["pieces"].append(
                 {
@@ -205,6 +232,9 @@ def build_report(
         plot_musicality(own_metrics, dataset, plots / section["musicality_plot"])
         section["metrics"] = _table(own_metrics.drop(columns=["file", "dataset"], errors="ignore"))
         section["evaluation"] = _table(evaluation[evaluation["dataset"] == dataset].drop(columns=["dataset"]))
+        if note_metrics is not None:
+            own = note_metrics[note_metrics["dataset"] == dataset].drop(columns=["dataset"])
+            section["note_metrics"] = _table(own)
         sections.append(section)
     page = out / "report.html"
     page.write_text(render_page({"datasets": sections}))
@@ -219,26 +249,43 @@ def collect(
     pieces = []
     for gen_path in inputs.generation:
         record = GenerationRecord.from_json(gen_path)
-        dataset, model = Path(gen_path).parts[-3:-1]
         for piece in record.pieces:
-            rel = f"{dataset}/{model}/{Path(piece.file).name}"
+            # results/generated/<dataset>/<model>/ or, for the notes route, results/performed/<dataset>/
+            dataset, model = (
+                (Path(gen_path).parts[-2], piece.role) if piece.role else Path(gen_path).parts[-3:-1]
+            )
+            folder = f"{dataset}/notes" if piece.role else f"{dataset}/{model}"
+            rel = f"{folder}/{Path(piece.file).name}"
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(piece.file, out / rel)
+            extra = {}
+            if piece.notes:  # the notes beside the sound: MIDI where there is one, and the labels
+                extra["notes"] = f"{folder}/{Path(piece.notes).name}"
+                shutil.copyfile(piece.notes, out / extra["notes"])
+                midi = Path(piece.notes).with_suffix(".mid")
+                if midi.exists():
+                    extra["midi"] = f"{folder}/{midi.name}"
+                    shutil.copyfile(midi, out / extra["midi"])
             pieces.append(
                 {
+                    **{k: v for k, v in asdict(piece).items() if k not in ("file", "role", "notes")},
                     "file": rel,
                     "dataset": dataset,
                     "model": model,
                     "architecture": record.architecture,
                     "temperature": record.temperature,
                     "real_time_factor": record.real_time_factor,
-                    **{k: v for k, v in asdict(piece).items() if k != "file"},
+                    **extra,
                 }
             )
     metrics = pd.concat([pd.read_parquet(p) for p in inputs.metrics], ignore_index=True)
+    if "notes" in metrics:
+        metrics["notes"] = metrics["notes"].map(lambda n: Path(n).name if isinstance(n, str) else n)
     evaluation = pd.concat([pd.read_csv(p) for p in inputs.evaluation], ignore_index=True)
     index = pd.DataFrame(pieces)
-    generated = metrics[metrics["kind"] == "generated"].drop(columns=["kind", "file"])
+    generated = metrics[metrics["kind"] == "generated"].drop(
+        columns=["kind", "file", "notes"], errors="ignore"
+    )
     index = index.merge(generated, on=["dataset", "model", "seconds"], how="left")
     index.to_csv(out / "index.csv", index=False)
     metrics.to_csv(out / "metrics.csv", index=False)
@@ -248,12 +295,18 @@ def collect(
     for path in inputs.histories:
         dataset, model = Path(path).parts[-3:-1]
         histories[dataset][model] = pd.read_csv(path)
+    for path in inputs.composer_histories:  # results/notes/<dataset>/composer/history.csv
+        histories[Path(path).parts[-3]]["composer (notes)"] = pd.read_csv(path)
+    for dataset in datasets:  # the one performer every dataset shares
+        histories[dataset]["performer (shared)"] = pd.read_csv(inputs.performer_history)
+    note_metrics = pd.concat([pd.read_parquet(p) for p in inputs.note_metrics], ignore_index=True)
+    note_metrics.to_csv(out / "note_metrics.csv", index=False)
     references = write_references(out, pieces, inputs.manifests, reference_seconds)
     corpus = {
         Path(m).parts[-2]: (pd.read_csv(m), pd.read_csv(n)) for m, n in zip(inputs.minutes, inputs.notes)
     }
     return build_report(
-        out, pieces, metrics, evaluation, histories, datasets, frame_seconds, references, corpus
+        out, pieces, metrics, evaluation, histories, datasets, frame_seconds, references, corpus, note_metrics
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -15,11 +16,16 @@ from sonata.windows import WindowScheme
 class Seq2SeqSpec:
     """LSTM width, the decoder's start token, and the named window scheme it trains on."""
 
+    architecture: ClassVar[str] = "seq2seq"
     windows: str
     units: int
     start_token: float = 0.0
     learning_rate: float = 0.002
     batch_size: int = 128
+
+    def to_config(self) -> dict:
+        """The config section this spec stands for (what a model card records)."""
+        return {"architecture": self.architecture, **asdict(self)}
 
     @classmethod
     def from_config(cls, cfg: dict) -> Seq2SeqSpec:
@@ -33,14 +39,20 @@ class Seq2SeqSpec:
 
 
 class Seq2Seq:
-    name = "seq2seq"
+    name = Seq2SeqSpec.architecture
 
     def spec(self, cfg: dict) -> Seq2SeqSpec:
         return Seq2SeqSpec.from_config(cfg)
 
     def example_config(self) -> dict:
-        return {"architecture": self.name, "windows": "a", "units": 8, "start_token": 0.0,
-                "learning_rate": 0.01, "batch_size": 8}  # fmt: skip
+        return {
+            "architecture": self.name,
+            "windows": "a",
+            "units": 8,
+            "start_token": 0.0,
+            "learning_rate": 0.01,
+            "batch_size": 8,
+        }
 
     def scheme(self, model: str, spec: Seq2SeqSpec, named: dict[str, WindowScheme]) -> WindowScheme:
         if spec.windows not in named:

@@ -1,0 +1,150 @@
+"""The performer: a WaveNet that plays given notes (local conditioning on a piano roll).
+
+Each 10 ms frame of the roll (88 keys held + 88 keys struck) goes through a small conditioning
+network to a bias on every layer's gates, repeated over the frame's samples: the notes reach
+every layer, so the network cannot learn to ignore them. Its input is the mu-law code of the
+previous sample through an embedding (a scalar input learns more slowly).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sonata import SonataError
+from sonata.audio import decimate, read_audio
+from sonata.mulaw import mulaw_decode, mulaw_encode
+from sonata.notes import KEYS, piano_roll
+
+if TYPE_CHECKING:
+    from models.architectures.wavenet import WaveNetSpec
+
+
+@dataclass(frozen=True)
+class PerformerSettings:
+    """How notes and audio meet: the performer's rate, the roll's frames and the window size."""
+
+    sample_rate: int
+    frame_seconds: float
+    onset_frames: int
+    window_frames: int  # frames per training window (samples: window_frames * frame_samples)
+
+    @property
+    def frame_samples(self) -> int:
+        return int(round(self.frame_seconds * self.sample_rate))
+
+
+@dataclass(frozen=True)
+class PerformedRecording:
+    """A recording as the performer learns it: mu-law codes and the roll of its notes."""
+
+    codes: np.ndarray  # int32 (samples,)
+    roll: np.ndarray  # float32 (frames, 176), frames * frame_samples <= samples
+    condition: int  # global-conditioning id (its ensemble), 0 without
+
+
+def prepare(
+    wav: str, notes: pd.DataFrame, settings: PerformerSettings, quantization: int, condition: int = 0
+) -> PerformedRecording:
+    """Read a recording at the performer's rate and line its notes up with its samples."""
+    audio, rate = read_audio(wav)
+    if rate % settings.sample_rate:
+        raise ValueError(f"{wav}: {rate} Hz is not a multiple of the performer's {settings.sample_rate} Hz")
+    audio = decimate(audio, rate // settings.sample_rate)
+    frames = len(audio) // settings.frame_samples
+    roll = piano_roll(notes, frames, settings.frame_seconds, settings.onset_frames)
+    return PerformedRecording(mulaw_encode(audio, quantization).astype(np.int32), roll, condition)
+
+
+def window_batch(
+    recordings: list[PerformedRecording],
+    settings: PerformerSettings,
+    batch: int,
+    rng: np.random.Generator,
+    crop: int = 0,
+    conditioned: bool = False,
+):
+    """Random frame-aligned windows: ((codes, roll[, condition ids]), the next sample's codes
+    from position `crop` on (where the receptive field is full))."""
+    frames = settings.window_frames
+    step = settings.frame_samples
+    usable = np.array([max(0, len(r.roll) - frames - 1) for r in recordings], dtype=float)
+    picks = rng.choice(len(recordings), batch, p=usable / usable.sum())
+    codes = np.empty((batch, frames * step), np.int32)
+    targets = np.empty_like(codes)
+    rolls = np.empty((batch, frames, recordings[0].roll.shape[1]), np.float32)
+    conditions = np.empty((batch, 1), np.int32)
+    for i, k in enumerate(picks):
+        rec = recordings[k]
+        first = int(rng.integers(0, usable[k]))
+        start = first * step
+        codes[i] = rec.codes[start : start + frames * step]
+        targets[i] = rec.codes[start + 1 : start + frames * step + 1]
+        rolls[i] = rec.roll[first : first + frames]
+        conditions[i] = rec.condition
+    inputs = (codes, rolls, conditions) if conditioned else (codes, rolls)
+    return inputs, targets[:, crop:]
+
+
+def performer_spec(cfg: dict, settings: PerformerSettings) -> WaveNetSpec:
+    """The performer's WaveNet: the config's network, fed 2 x 88 roll channels per frame, its
+    loss on every sample of a window that has a full receptive field behind it."""
+    from models.architectures.wavenet import WaveNetSpec
+
+    draft = WaveNetSpec.from_config({**cfg, "chunk": 1})
+    chunk = settings.window_frames * settings.frame_samples - draft.receptive_field + 1
+    if chunk < 1:
+        raise SonataError(
+            f"notes.performer.window_frames {settings.window_frames} gives windows of "
+            f"{settings.window_frames * settings.frame_samples} samples, shorter than the receptive field "
+            f"({draft.receptive_field}); raise window_frames or lower layers_per_stack"
+        )
+    return replace(draft, chunk=chunk, local_channels=2 * KEYS, frame_samples=settings.frame_samples)
+
+
+def load_performer(card_path: str, weights_path: str):
+    """(model, spec, card) of a trained performer."""
+    from models.architectures.wavenet import WaveNetSpec
+    from models.wavenet import build_wavenet
+    from sonata.records import ModelCard
+
+    card = ModelCard.from_json(card_path)
+    spec = WaveNetSpec.from_config(card.model)
+    model = build_wavenet(spec, len(card.conditions))
+    model.load_weights(weights_path)
+    return model, spec, card
+
+
+def perform(
+    model,
+    spec: WaveNetSpec,
+    settings: PerformerSettings,
+    pieces: list[pd.DataFrame],
+    seconds: list[float],
+    condition_ids: np.ndarray | None,
+    temperature: float,
+    seed: int,
+    progress=None,
+) -> list[np.ndarray]:
+    """Audio at the performer's rate for each note table, all sequences sampled together,
+    starting from silence."""
+    from models.wavenet import IncrementalWaveNet, WaveNetWeights
+
+    rate = settings.sample_rate
+    longest = int(round(max(seconds) * rate))
+    frames = longest // settings.frame_samples + 1
+    rolls = np.stack([piano_roll(n, frames, settings.frame_seconds, settings.onset_frames) for n in pieces])
+    sampler = IncrementalWaveNet(WaveNetWeights(model, spec), len(pieces), seed, condition_ids, rolls)
+    silence = mulaw_encode(np.zeros((len(pieces), 1), np.float32), spec.quantization_channels)
+    sampler.feed(silence.astype(np.int64))
+    codes = []
+    for done in range(0, longest, rate):
+        step = min(rate, longest - done)
+        codes.append(sampler.sample(step, temperature))
+        if progress is not None:
+            progress(step * len(pieces))
+    audio = mulaw_decode(np.concatenate(codes, axis=1), spec.quantization_channels)
+    return [audio[i, : int(round(s * rate))] for i, s in enumerate(seconds)]

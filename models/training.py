@@ -1,0 +1,156 @@
+"""Training shared by every model: TensorFlow set-up, the training config, and a fit that
+checkpoints every epoch so that a killed job resumes where it stopped."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from sonata import SonataError
+
+log = logging.getLogger("sonata.train")
+
+
+def configure_tensorflow(threads: int, mixed_precision: bool, gpus_requested: int = 0) -> str:
+    """Pin CPU threads; use the GPU when TensorFlow sees one. Returns the device used.
+
+    A job that asked the scheduler for GPUs fails rather than train for hours on the CPU.
+    """
+    import keras
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already started in this process (tests, benchmarks)
+        log.info("TensorFlow already initialised; keeping its thread settings")
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus_requested and not gpus:
+        raise SonataError(
+            f"training.gpus is {gpus_requested} but TensorFlow sees no GPU "
+            f"(CUDA build: {tf.test.is_built_with_cuda()}, "
+            f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')}). "
+            "Install a CUDA build (pip install 'tensorflow[and-cuda]', see envs/tensorflow.yaml) "
+            "and run on a GPU node, or set training.gpus: 0 to train on the CPU."
+        )
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised in this process
+            log.info("GPU already initialised; keeping its memory settings")
+    if mixed_precision and gpus:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    elif mixed_precision:
+        log.warning("training.mixed_precision ignored: float16 only pays on a GPU; training in float32")
+    policy = keras.mixed_precision.global_policy().name
+    where = f"GPU x{len(gpus)}" if gpus else f"CPU ({threads} threads)"
+    return f"{where}, {policy}"
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """The `training:` section: how long, how it is checked, where it runs."""
+
+    epochs: int
+    steps_per_epoch: int  # 0: one pass over the training shard
+    validation_steps: int
+    early_stopping_patience: int
+    shuffle_buffer: int
+    mixed_precision: bool = False
+    threads: int = 2
+    gpus: int = 0
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> TrainingConfig:
+        return cls(**{f.name: cfg[f.name] for f in fields(cls) if f.name in cfg})
+
+
+def fit_resumable(
+    trainer,
+    train_data,
+    validation_data,
+    epochs: int,
+    steps: int,
+    validation_steps: int,
+    patience: int,
+    work_dir: str,
+):
+    """Fit with a checkpoint per epoch in work_dir; a rerun after a kill resumes from the last
+    one. Returns (history: one row per epoch, seconds this session, resumed)."""
+    import keras
+
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    history_csv = work / "history.csv"
+    resumed = (work / "backup").exists()
+    if resumed:
+        log.info("resuming from the checkpoint in %s", work / "backup")
+        metadata = work / "backup" / "training_metadata.json"
+        if hasattr(train_data, "drawn") and metadata.exists():  # continue a seeded batch stream
+            train_data.drawn = int(json.loads(metadata.read_text())["epoch"]) * steps
+    else:  # a fresh run must not inherit a finished run's curves
+        history_csv.unlink(missing_ok=True)
+        shutil.rmtree(work / "tensorboard", ignore_errors=True)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(work / "backup"), save_freq="epoch"),
+        keras.callbacks.CSVLogger(str(history_csv), append=True),
+        keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True),
+        keras.callbacks.TensorBoard(str(work / "tensorboard")),
+    ]
+    started = time.time()
+    trainer.fit(
+        train_data,
+        epochs=epochs,
+        steps_per_epoch=steps,
+        validation_data=validation_data,
+        validation_steps=validation_steps,
+        callbacks=callbacks,
+        verbose=1 if sys.stderr.isatty() else 2,
+    )
+    return final_history(history_csv), time.time() - started, resumed
+
+
+def finish(work_dir: str) -> None:
+    """Drop the checkpoint once the finished model is saved: a rerun starts afresh."""
+    shutil.rmtree(Path(work_dir) / "backup", ignore_errors=True)
+
+
+def final_history(path: Path):
+    """One row per epoch: a resumed run may have re-logged the epoch it was killed in."""
+    import pandas as pd
+
+    if not path.exists():
+        return pd.DataFrame(columns=["epoch", "loss", "val_loss"])
+    history = pd.read_csv(path)
+    return history.drop_duplicates("epoch", keep="last").sort_values("epoch").reset_index(drop=True)
+
+
+def seeded_batches(draw, steps: int, seed: int, fixed: bool = False):
+    """A Keras dataset of `steps` batches an epoch; the k-th batch drawn in a training is
+    draw(Generator([seed, k])), so every run sees the same batches and a resumed run continues
+    the stream where the checkpoint left it (fit_resumable sets `drawn`). fixed: batch i of every
+    epoch is draw(Generator([seed, i])) (validation)."""
+    import keras
+    import numpy as np
+
+    class SeededBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.drawn = 0
+
+        def __len__(self) -> int:
+            return steps
+
+        def __getitem__(self, index: int):
+            if fixed:
+                return draw(np.random.default_rng([seed, index]))
+            self.drawn += 1
+            return draw(np.random.default_rng([seed, self.drawn - 1]))
+
+    return SeededBatches()

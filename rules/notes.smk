@@ -1,0 +1,167 @@
+# The notes route: notes from the labels, a composer per dataset, one shared performer.
+
+
+rule make_note_shards:
+    input:
+        manifest="results/datasets/{dataset}/manifest.parquet",
+        labels=get_dataset_labels,
+    output:
+        train="results/shards/{dataset}/notes/train.h5",
+        validation="results/shards/{dataset}/notes/validation.h5",
+        test="results/shards/{dataset}/notes/test.h5",
+    log:
+        "logs/make_note_shards/{dataset}.log",
+    benchmark:
+        "results/benchmarks/make_note_shards/{dataset}.tsv"
+    conda:
+        "../envs/audio.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../workflow_scripts/make_note_shards.py"
+
+
+rule train_performer:
+    input:
+        train=expand("results/shards/{dataset}/notes/train.h5", dataset=DATASETS),
+        validation=expand(
+            "results/shards/{dataset}/notes/validation.h5", dataset=DATASETS
+        ),
+        test=expand("results/shards/{dataset}/notes/test.h5", dataset=DATASETS),
+        wavs=get_all_wavs,
+    output:
+        weights="results/notes/performer/model.weights.h5",
+        info="results/notes/performer/model.json",
+        history="results/notes/performer/history.csv",
+    log:
+        "logs/train_performer.log",
+    benchmark:
+        "results/benchmarks/train_performer.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=6000,
+        runtime=240,
+        gpu=GPUS,
+    params:
+        performer=config["notes"]["performer"],
+        notes={k: config["notes"][k] for k in ("frame_seconds", "onset_frames")},
+        training={
+            **config["training"],
+            **{
+                k: config["notes"]["performer"][k]
+                for k in ("epochs", "steps_per_epoch", "validation_steps")
+            },
+            "early_stopping_patience": config["notes"]["performer"]["epochs"],
+        },
+        seed=config["seed"],
+        work_dir="results/checkpoints/performer",
+    script:
+        "../workflow_scripts/train_performer.py"
+
+
+rule train_composer:
+    input:
+        train="results/shards/{dataset}/notes/train.h5",
+        validation="results/shards/{dataset}/notes/validation.h5",
+    output:
+        weights="results/notes/{dataset}/composer/model.weights.h5",
+        info="results/notes/{dataset}/composer/model.json",
+        history="results/notes/{dataset}/composer/history.csv",
+    log:
+        "logs/train_composer/{dataset}.log",
+    benchmark:
+        "results/benchmarks/train_composer/{dataset}.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=GPUS,
+    params:
+        composer=config["notes"]["composer"],
+        frame_seconds=config["notes"]["frame_seconds"],
+        training={
+            **config["training"],
+            **{
+                k: config["notes"]["composer"][k]
+                for k in ("epochs", "steps_per_epoch", "validation_steps")
+            },
+            "early_stopping_patience": config["notes"]["composer"]["epochs"],
+        },
+        seed=config["seed"],
+        work_dir="results/checkpoints/{dataset}/composer",
+    script:
+        "../workflow_scripts/train_composer.py"
+
+
+rule compose_notes:
+    input:
+        weights="results/notes/{dataset}/composer/model.weights.h5",
+        info="results/notes/{dataset}/composer/model.json",
+        test="results/shards/{dataset}/notes/test.h5",
+    output:
+        midi=expand(
+            "results/notes/{{dataset}}/composed/{duration}.mid", duration=DURATIONS
+        ),
+        labels=expand(
+            "results/notes/{{dataset}}/composed/{duration}.csv", duration=DURATIONS
+        ),
+        info="results/notes/{dataset}/composed/composition.json",
+    log:
+        "logs/compose_notes/{dataset}.log",
+    benchmark:
+        "results/benchmarks/compose_notes/{dataset}.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        durations=config["generation"]["durations"],
+        composer=config["notes"]["composer"],
+        frame_seconds=config["notes"]["frame_seconds"],
+        seed=config["seed"],
+    script:
+        "../workflow_scripts/compose_notes.py"
+
+
+rule perform_notes:
+    input:
+        weights="results/notes/performer/model.weights.h5",
+        info="results/notes/performer/model.json",
+        composition="results/notes/{dataset}/composed/composition.json",
+        labels=expand(
+            "results/notes/{{dataset}}/composed/{duration}.csv", duration=DURATIONS
+        ),
+        test="results/shards/{dataset}/notes/test.h5",
+        wavs=get_dataset_wavs,
+    output:
+        pieces=expand(
+            "results/performed/{{dataset}}/{duration}.wav", duration=DURATIONS
+        ),
+        held_out="results/performed/{dataset}/held_out.wav",
+        real="results/performed/{dataset}/held_out_real.wav",
+        passage="results/performed/{dataset}/held_out.csv",
+        info="results/performed/{dataset}/generation.json",
+    log:
+        "logs/perform_notes/{dataset}.log",
+    benchmark:
+        "results/benchmarks/perform_notes/{dataset}.tsv"
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: config["generation"]["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        frame_seconds=config["notes"]["frame_seconds"],
+        held_out_seconds=config["notes"]["held_out_seconds"],
+        temperature=config["notes"]["performer"]["temperature"],
+        sample_rate=config["audio"]["sample_rate"],
+        seed=config["seed"],
+    script:
+        "../workflow_scripts/perform_notes.py"

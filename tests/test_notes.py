@@ -1,0 +1,105 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from sonata import SonataError
+from sonata.notes import (
+    KEYS,
+    NoteVocabulary,
+    labels_table,
+    piano_roll,
+    pitch_classes_at,
+    read_labels,
+    read_midi,
+    write_midi,
+)
+
+
+def random_notes(seed: int, n: int = 300) -> pd.DataFrame:
+    """Chords, repeated notes, long notes and two instruments, on a 10 ms grid or off it."""
+    rng = np.random.default_rng(seed)
+    onset = np.sort(rng.choice(np.arange(0, 4000), n)) * 0.0137
+    onset[10:14] = onset[10]  # a chord
+    length = rng.choice([0.02, 0.1, 0.5, 1.3, 4.2], n)
+    notes = pd.DataFrame(
+        {
+            "onset": onset,
+            "offset": onset + length,
+            "pitch": rng.integers(28, 100, n),
+            "program": rng.choice([1, 41], n),
+        }
+    )
+    # MIDI cannot hold two overlapping notes of one pitch on one channel: keep the first
+    free = notes.groupby(["pitch", "program"])["offset"].transform(lambda o: o.cummax().shift(fill_value=0))
+    return notes[notes["onset"] >= free].reset_index(drop=True)
+
+
+def assert_same_notes(a: pd.DataFrame, b: pd.DataFrame, tolerance: float) -> None:
+    key = ["onset", "pitch", "program"]
+    a = a.sort_values(key, kind="stable").reset_index(drop=True)
+    b = b.sort_values(key, kind="stable").reset_index(drop=True)
+    assert len(a) == len(b)
+    np.testing.assert_array_equal(a["pitch"], b["pitch"])
+    np.testing.assert_array_equal(a["program"], b["program"])
+    np.testing.assert_allclose(a["onset"], b["onset"], atol=tolerance)
+    np.testing.assert_allclose(a["offset"], b["offset"], atol=tolerance)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_labels_to_tokens_to_labels_and_midi_within_one_step(seed, tmp_path):
+    vocab = NoteVocabulary()
+    notes = random_notes(seed)
+    labels_table(notes).to_csv(tmp_path / "in.csv", index=False)
+    read = read_labels(str(tmp_path / "in.csv"))
+    assert_same_notes(read, notes, 1 / 44100)
+    tokens = vocab.encode(read)
+    assert tokens.min() > 0 and tokens.max() < vocab.size
+    back = vocab.decode(tokens)
+    assert_same_notes(back, read, vocab.step)  # within one time step
+    labels_table(back).to_csv(tmp_path / "out.csv", index=False)
+    assert_same_notes(read_labels(str(tmp_path / "out.csv")), read, vocab.step)
+    write_midi(back, str(tmp_path / "out.mid"))
+    assert_same_notes(read_midi(str(tmp_path / "out.mid")), read, vocab.step)
+
+
+def test_tokens_transpose_and_fold_into_the_keys():
+    vocab = NoteVocabulary()
+    notes = pd.DataFrame({"onset": [0.0, 0.5], "offset": [0.2, 0.7], "pitch": [60, 106], "program": [1, 1]})
+    back = vocab.decode(vocab.encode(notes, transpose=5))
+    assert list(back["pitch"]) == [65, 99]  # 111 folds down an octave
+
+
+@pytest.mark.parametrize(
+    "row, column",
+    [
+        ({"start_time": "x"}, "start_time"),
+        ({"instrument": "violin"}, "instrument"),
+        ({"note": ""}, "note"),
+        ({"end_time": "10"}, "row 3"),
+    ],
+)
+def test_malformed_labels_name_the_file_row_and_column(tmp_path, row, column):
+    good = {
+        "start_time": 100,
+        "end_time": 200,
+        "instrument": 1,
+        "note": 60,
+        "start_beat": 0,
+        "end_beat": 1,
+        "note_value": "Quarter",
+    }
+    table = pd.DataFrame([good, {**good, **row}])
+    path = tmp_path / "bad.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(SonataError, match=rf"bad.csv.*{column}"):
+        read_labels(str(path))
+
+
+def test_piano_roll_holds_and_strikes_repeated_notes_separately():
+    notes = pd.DataFrame({"onset": [0.0, 0.1], "offset": [0.1, 0.2], "pitch": [60, 60], "program": [1, 1]})
+    roll = piano_roll(notes, 25, 0.01, 3)
+    key = 60 - 21
+    assert roll[:20, key].all() and not roll[20:, key].any()
+    assert list(np.flatnonzero(roll[:, KEYS + key])) == [0, 1, 2, 10, 11, 12]
+    counts = pitch_classes_at(notes, np.array([0.05, 0.15, 0.3]))
+    assert counts[:, 0].tolist() == [1, 1, 0]

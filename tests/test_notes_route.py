@@ -1,0 +1,127 @@
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from sonata import SonataError
+from sonata.notes import labels_table, read_labels, read_midi
+from sonata.shards import NotesHeader, read_notes_shard, write_notes_shard
+from tests.test_note_analysis import melody, play
+from workflow_scripts.make_note_shards import note_shards
+from workflow_scripts.train_performer import performer_recordings
+
+
+def labelled_recordings(tmp_path, ids, seconds=6.0, rate=16000):
+    """Recordings of known notes: a wav and a label CSV each, as manifest rows."""
+    rows = []
+    for i, rid in enumerate(ids):
+        notes = melody(seconds, rid)
+        wav, labels = tmp_path / f"{rid}.wav", tmp_path / f"{rid}.csv"
+        sf.write(str(wav), play(notes, seconds, rate), rate, subtype="PCM_16")
+        labels_table(notes).to_csv(labels, index=False)
+        rows.append(
+            {
+                "id": rid,
+                "composer": "C",
+                "ensemble": "Solo Piano",
+                "wav": str(wav),
+                "labels": str(labels),
+                "split": ["train", "train", "validation", "test"][i % 4],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_note_shards_hold_each_splits_labels_and_refuse_a_recording_without_one(tmp_path):
+    manifest = labelled_recordings(tmp_path, [1, 2, 3, 4])
+    outputs = {s: str(tmp_path / f"{s}.h5") for s in ("train", "validation", "test")}
+    counts = note_shards(manifest, "d", outputs)
+    header, tables = read_notes_shard(outputs["train"])
+    assert (
+        header.source_ids == (1, 2) and header.split == "train" and counts["train"] == sum(map(len, tables))
+    )
+    pd.testing.assert_frame_equal(tables[1], read_labels(str(tmp_path / "2.csv")))
+    manifest.loc[2, "labels"] = ""
+    with pytest.raises(SonataError, match=r"recording\(s\) \[3\] have no label CSV"):
+        note_shards(manifest, "d", outputs)
+
+
+def shard(tmp_path, name, split, ids):
+    notes = melody(2.0, 0)
+    header = NotesHeader(
+        name, split, tuple(ids), ("C",) * len(ids), ("E",) * len(ids), tuple(f"{i}.wav" for i in ids)
+    )
+    path = tmp_path / f"{name}_{split}.h5"
+    write_notes_shard(str(path), header, [notes] * len(ids))
+    return str(path)
+
+
+def test_the_shared_performer_never_trains_on_what_any_dataset_holds_out(tmp_path):
+    shards = {
+        "train": [shard(tmp_path, "a", "train", [1, 2, 3]), shard(tmp_path, "b", "train", [4, 5])],
+        "validation": [shard(tmp_path, "a", "validation", [4]), shard(tmp_path, "b", "validation", [6])],
+        "test": [shard(tmp_path, "a", "test", [6]), shard(tmp_path, "b", "test", [2])],
+    }
+    chosen = performer_recordings(shards)
+    assert [w for w, *_ in chosen["train"]] == ["1.wav", "3.wav", "5.wav"]  # 2, 4 held out elsewhere
+    assert [w for w, *_ in chosen["validation"]] == ["4.wav"]  # 6 is someone's test
+
+
+def test_seeded_batches_continue_their_stream_after_a_resume():
+    from models.training import seeded_batches
+
+    stream = seeded_batches(lambda rng: rng.integers(0, 1 << 30, 4), steps=5, seed=3)
+    first = [stream[i] for i in range(7)]
+    resumed = seeded_batches(lambda rng: rng.integers(0, 1 << 30, 4), steps=5, seed=3)
+    resumed.drawn = 5  # fit_resumable: one finished epoch of 5 steps in the checkpoint
+    np.testing.assert_array_equal(resumed[0], first[5])
+    np.testing.assert_array_equal(resumed[3], first[6])
+    fixed = seeded_batches(lambda rng: rng.integers(0, 1 << 30, 4), steps=2, seed=3, fixed=True)
+    np.testing.assert_array_equal(fixed[1], fixed[1])
+
+
+def test_a_composer_trains_then_writes_midi_and_labels_that_feed_back(tmp_path):
+    from models.training import TrainingConfig
+    from workflow_scripts.compose_notes import compose
+    from workflow_scripts.train_composer import train_composer
+
+    cfg = {
+        "past": 8,
+        "future": 8,
+        "units": 16,
+        "embedding": 8,
+        "learning_rate": 0.01,
+        "batch_size": 8,
+        "transpose": 2,
+        "temperature": 1.0,
+        "top_p": 0.95,
+    }
+    paths = {s: shard(tmp_path, "d", s, [1, 2]) for s in ("train", "validation", "test")}
+    training = TrainingConfig(
+        epochs=1,
+        steps_per_epoch=3,
+        validation_steps=1,
+        early_stopping_patience=1,
+        shuffle_buffer=1,
+        threads=1,
+    )
+    outs = [str(tmp_path / f) for f in ("w.weights.h5", "model.json", "h.csv", "work")]
+    card = train_composer(cfg, 0.01, training, paths["train"], paths["validation"], 0, *outs)
+    assert card.architecture == "composer" and card.epochs_run == 1
+    pieces = compose(
+        outs[1],
+        outs[0],
+        paths["test"],
+        [3.0],
+        [str(tmp_path / "3s.mid")],
+        [str(tmp_path / "3s.csv")],
+        cfg,
+        0.01,
+        5,
+        str(tmp_path / "composition.json"),
+    )
+    labels = read_labels(str(tmp_path / "3s.csv"))  # MusicNet's format: the workflow reads it back
+    midi = read_midi(str(tmp_path / "3s.mid"))
+    assert pieces[0]["notes"] == len(labels) == len(midi) > 0
+    assert labels["onset"].min() >= 0 and labels["offset"].max() <= 3.0
+    np.testing.assert_allclose(np.sort(midi["onset"]), np.sort(labels["onset"]), atol=0.01)

@@ -1,0 +1,115 @@
+"""Compose note pieces with a dataset's composer, primed with held-out notes; MIDI and labels out."""
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+
+from sonata.audio import atomic_path
+from sonata.notes import NoteVocabulary, labels_table, write_midi
+from sonata.records import ModelCard
+from sonata.shards import read_notes_shard
+
+log = logging.getLogger("sonata.compose")
+
+
+def choose_primer(tables: list[pd.DataFrame], index: int, vocabulary: NoteVocabulary, past: int) -> tuple:
+    """(recording index, primer tokens, program): the `past` tokens of test recording index
+    (cycling over those with enough tokens) that end a third of the way into it."""
+    usable = [i for i, t in enumerate(tables) if len(vocabulary.encode(t)) > past]
+    k = usable[index % len(usable)]
+    tokens = vocabulary.encode(tables[k])
+    times = np.cumsum(
+        np.where(
+            (tokens >= vocabulary.shift0) & (tokens < vocabulary.note0), tokens - vocabulary.shift0 + 1, 0
+        )
+    )
+    end = int(np.searchsorted(times, times[-1] / 3)) + 1
+    end = min(max(end, past), len(tokens))
+    program = int(tables[k]["program"].mode().iloc[0])
+    return k, tokens[end - past : end], program
+
+
+def cut(notes: pd.DataFrame, seconds: float) -> pd.DataFrame:
+    """The notes that start within the piece, ended at its end."""
+    kept = notes[notes["onset"] < seconds].copy()
+    kept["offset"] = kept["offset"].clip(upper=seconds)
+    return kept.reset_index(drop=True)
+
+
+def compose(
+    card_path: str,
+    weights_path: str,
+    test_path: str,
+    durations: list[float],
+    midi_out: list[str],
+    labels_out: list[str],
+    cfg: dict,
+    frame_seconds: float,
+    seed: int,
+    info_out: str,
+) -> list[dict]:
+    from models.composer import ComposerSampler, load_composer
+
+    card = ModelCard.from_json(card_path)
+    vocabulary = NoteVocabulary(step=frame_seconds)
+    sampler = ComposerSampler(load_composer(card, weights_path), vocabulary)
+    header, tables = read_notes_shard(test_path)
+    pieces = []
+    for i, (seconds, midi, labels) in enumerate(zip(durations, midi_out, labels_out)):
+        k, primer, program = choose_primer(tables, i, vocabulary, sampler.past)
+        tokens = sampler.compose(primer, seconds, cfg["temperature"], cfg["top_p"], seed + i)
+        # the primer's last instrument carries on until the composer names another
+        programs = primer[primer >= vocabulary.program0]
+        first = int(programs[-1] - vocabulary.program0 + 1) if len(programs) else program
+        notes = cut(vocabulary.decode(tokens, program=first), seconds)
+        write_midi(notes, midi)
+        with atomic_path(labels, suffix=".csv") as tmp:
+            labels_table(notes).to_csv(tmp, index=False)
+        pieces.append(
+            {
+                "seconds": seconds,
+                "midi": midi,
+                "labels": labels,
+                "notes": len(notes),
+                "tokens": len(tokens),
+                "prime_id": header.source_ids[k],
+                "composer": header.composers[k],
+                "ensemble": header.ensembles[k],
+            }
+        )
+        log.info(
+            "composed %.0f s: %d notes from %d tokens, primed by %d",
+            seconds,
+            len(notes),
+            len(tokens),
+            header.source_ids[k],
+        )
+    with atomic_path(info_out, suffix=".json") as tmp:
+        tmp.write_text(
+            json.dumps({"temperature": cfg["temperature"], "top_p": cfg["top_p"], "pieces": pieces}, indent=2)
+        )
+    return pieces
+
+
+def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
+    from sonata.logs import setup_logging
+
+    setup_logging(snakemake.log[0])
+    compose(
+        snakemake.input.info,
+        snakemake.input.weights,
+        snakemake.input.test,
+        list(snakemake.params.durations),
+        list(snakemake.output.midi),
+        list(snakemake.output.labels),
+        snakemake.params.composer,
+        float(snakemake.params.frame_seconds),
+        int(snakemake.params.seed),
+        snakemake.output.info,
+    )
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    main(snakemake)  # noqa: F821
