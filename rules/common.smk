@@ -9,6 +9,7 @@ min_version("9.0")
 # The Snakefile and the scripts import the shared helpers (sonata/, models/) through the
 # editable install (pip install -e .) that `make setup` performs.
 from sonata import SonataError
+from sonata.config import apply_user_sections, config_source, validate_config
 from sonata.catalog import (
     EMBEDDED_ROOT,
     embedded_recordings,
@@ -23,7 +24,15 @@ from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE
 configfile: "config.yaml"
 
 
-validate(config, "../schemas/config.schema.yaml")
+apply_user_sections(config, workflow.config_settings.overwrite_config)
+try:  # first our own check, whose message is one line naming the key at fault
+    validate_config(
+        config, " + ".join(["config.yaml", *map(str, workflow.overwrite_configfiles)])
+    )
+except SonataError as error:
+    raise WorkflowError(f"sonata: {error}") from None
+validate(config, "../schemas/config.schema.yaml")  # fills in the schema's defaults
+DATASETS_SOURCE = config_source("datasets", workflow.overwrite_configfiles)
 
 try:
     SCHEMES = window_schemes(config)
@@ -35,7 +44,11 @@ try:
             {
                 rid: RECORDINGS[rid].group
                 for rid in select_recordings(
-                    RECORDINGS, name, cfg, config["corpus"]["on_missing_labels"]
+                    RECORDINGS,
+                    name,
+                    cfg,
+                    config["corpus"]["on_missing_labels"],
+                    DATASETS_SOURCE,
                 )
             },
             config["seed"],

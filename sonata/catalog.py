@@ -160,8 +160,9 @@ def _audio_files(root: Path) -> dict[int, Path]:
 def _label_instruments(path: Path) -> tuple[int, ...]:
     if not path.is_file():
         return ()
-    column = pd.read_csv(path, usecols=["instrument"])["instrument"]
-    return tuple(sorted(int(i) for i in column.unique()))
+    from sonata.notes import read_labels  # notes builds on the catalog's label columns
+
+    return tuple(sorted(int(i) for i in read_labels(str(path))["program"].unique()))
 
 
 def expected_labels(audio: str) -> str:
@@ -223,29 +224,34 @@ def _nfc(name: object) -> str:
     return unicodedata.normalize("NFC", str(name))
 
 
-def _check_values(kind: str, wanted: list[str], existing: set[str], dataset: str) -> None:
+def _check_values(kind: str, wanted: list[str], existing: set[str], dataset: str, source: str) -> None:
     known = {_nfc(e) for e in existing}
     unknown = [w for w in wanted if _nfc(w) not in known]
     if unknown:
         raise SonataError(
             f"dataset {dataset!r}: {kind} {unknown} match no recording; the corpus has "
-            f"{sorted(existing)}. Fix datasets.{dataset}.{kind}s in config.yaml."
+            f"{sorted(existing)}. Fix datasets.{dataset}.{kind}s in {source}."
         )
 
 
 def select_recordings(
-    recordings: dict[int, Recording], dataset: str, dataset_cfg: dict, on_missing_labels: str = "error"
+    recordings: dict[int, Recording],
+    dataset: str,
+    dataset_cfg: dict,
+    on_missing_labels: str = "error",
+    source: str = "config.yaml",
 ) -> list[int]:
     """Ids a dataset keeps, by composer, ensemble and (label) instrument, sorted.
 
     An instrument filter needs each candidate's label CSV: a missing one is an error naming it,
-    unless `on_missing_labels` is "skip", which leaves such recordings out.
+    unless `on_missing_labels` is "skip", which leaves such recordings out. Errors name the
+    config file the dataset came from (`source`).
     """
     composers = dataset_cfg.get("composers") or []
     ensembles = dataset_cfg.get("ensembles") or []
     instruments = [int(i) for i in dataset_cfg.get("instruments") or []]
-    _check_values("composer", composers, {r.composer for r in recordings.values()}, dataset)
-    _check_values("ensemble", ensembles, {r.ensemble for r in recordings.values()}, dataset)
+    _check_values("composer", composers, {r.composer for r in recordings.values()}, dataset, source)
+    _check_values("ensemble", ensembles, {r.ensemble for r in recordings.values()}, dataset, source)
     composers_nfc, ensembles_nfc = {_nfc(c) for c in composers}, {_nfc(e) for e in ensembles}
     chosen, unlabelled = [], []
     for rid, rec in sorted(recordings.items()):
@@ -274,7 +280,7 @@ def select_recordings(
         raise SonataError(
             f"dataset {dataset!r} selects no recording: no recording is by {composers or 'any'} "
             f"in {ensembles or 'any ensemble'} with instruments {instruments or 'any'}. "
-            f"Widen datasets.{dataset} in config.yaml."
+            f"Widen datasets.{dataset} in {source}."
         )
     return chosen
 

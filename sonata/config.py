@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import yaml
@@ -11,14 +12,47 @@ from sonata import SonataError
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
 
-def validate_config(config: dict) -> dict:
-    """Check a config against the JSON schema; the message names the key at fault."""
+def validate_config(config: dict, source: str = "config.yaml") -> dict:
+    """Check a config against the JSON schema; the message names the key at fault, in a line
+    or two (not the whole schema and config), and for an unknown key the keys allowed there."""
     import jsonschema
 
     schema = yaml.safe_load(SCHEMA.read_text())
-    try:
-        jsonschema.validate(config, schema)
-    except jsonschema.ValidationError as error:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise SonataError(f"config.yaml is invalid at {where}: {error.message}") from error
-    return config
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    if error is None:
+        return config
+    where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties" and "properties" in error.schema:
+        allowed = sorted(error.schema["properties"])
+        unknown = sorted(set(error.instance) - set(allowed))
+        raise SonataError(
+            f"{source} is invalid at {where}: unknown key(s) {unknown}; allowed there: {allowed}"
+        )
+    raise SonataError(f"{source} is invalid at {where}: {_short(error.message)}")
+
+
+def _short(message: str, limit: int = 300) -> str:
+    return message if len(message) <= limit else message[:limit] + " ..."
+
+
+# Sections a user's config replaces whole: Snakemake merges --configfile files into config.yaml
+# key by key, which would keep the shipped datasets and models beside the user's own and fill a
+# user's dataset with the keys of a shipped one of the same name.
+REPLACED_SECTIONS = ("datasets", "models")
+
+
+def apply_user_sections(config: dict, overrides: dict) -> None:
+    """Give the user's `datasets:` and `models:` (from --configfile or --config) exactly as
+    written; every other section keeps the defaults the user left out."""
+    for section in REPLACED_SECTIONS:
+        if section in overrides:
+            config[section] = copy.deepcopy(overrides[section])
+
+
+def config_source(section: str, configfiles: list) -> str:
+    """The config file a section's values come from: the last --configfile naming it, else
+    config.yaml, so that an error tells the user which file to fix."""
+    for path in reversed([str(p) for p in configfiles]):
+        if section in (yaml.safe_load(Path(path).read_text()) or {}):
+            return path
+    return "config.yaml"

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import yaml
 
 from tests.conftest import FORBID_CONFIG, REPO, snakemake, tiny_config, write_config
 
@@ -145,6 +146,16 @@ def test_config_that_fails_the_schema_is_refused_naming_the_key(tmp_path):
     result = snakemake(tmp_path, "-n", "results/samples", check=False)
     assert result.returncode != 0
     assert "sample_rate" in result.stdout + result.stderr and "fast" in result.stdout + result.stderr
+
+
+def test_a_mistyped_key_is_named_with_the_keys_allowed_in_a_few_lines(tmp_path):
+    cfg = tiny_config()
+    cfg["training"]["epocs"] = 3
+    write_config(tmp_path, cfg)
+    result = snakemake(tmp_path, "-n", "results/samples", check=False)
+    said = result.stdout + result.stderr
+    assert result.returncode != 0 and "unknown key(s) ['epocs']" in said and "'epochs'" in said
+    assert len(said.splitlines()) < 25, said  # not the whole schema and config
 
 
 def test_unknown_composer_is_refused_with_the_composers_that_exist(tmp_path):
@@ -324,3 +335,27 @@ def test_the_advice_for_an_empty_audio_file_works_when_followed(tmp_path):
     snakemake(work, "--cores", "2", "shards")
     manifest = pd.read_parquet(work / "results" / "datasets" / "piano" / "manifest.parquet")
     assert sorted(manifest["id"]) == [2000, 2001, 2002]
+
+
+def test_a_users_own_datasets_and_models_replace_the_shipped_ones(tmp_path):
+    """--configfile merges into config.yaml key by key; a user's datasets: and models: must not."""
+    cfg = tiny_config()
+    write_config(tmp_path, cfg)
+    mine = tmp_path / "my.yaml"
+    user = {
+        "datasets": {"piano": {"composers": ["Beethoven"], "ensembles": []}},  # no instrument filter
+        "models": {"small": cfg["models"]["seq2seq"]},
+    }
+    mine.write_text(yaml.safe_dump(user))
+    plan = snakemake(tmp_path, "-n", "results/samples", "--configfile", str(mine))
+    assert "results/models/piano/small/" in plan.stdout
+    assert "results/models/piano/seq2seq/" not in plan.stdout and "beethoven/" not in plan.stdout
+    # the shipped piano's instruments: [1] did not leak in: the quartets are selected too
+    beethoven = [p for p in cfg["corpus"]["embedded"]["pieces"] if p["composer"] == "Beethoven"]
+    assert planned_jobs(plan)["convert_audio"] == len(beethoven)
+    # an error names the file the value came from
+    user["datasets"]["piano"]["composers"] = ["Nobody"]
+    mine.write_text(yaml.safe_dump(user))
+    failed = snakemake(tmp_path, "-n", "results/samples", "--configfile", str(mine), check=False)
+    assert failed.returncode != 0
+    assert f"Fix datasets.piano.composers in {mine}" in failed.stdout + failed.stderr

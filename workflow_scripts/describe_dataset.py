@@ -3,7 +3,7 @@
 import pandas as pd
 
 from sonata.audio import atomic_path
-from sonata.catalog import LABEL_COLUMNS
+from sonata.notes import NOTE_COLUMNS, read_labels
 
 SPLITS = ["train", "validation", "test"]
 NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
@@ -30,13 +30,8 @@ def notes_table(manifest: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for row in manifest.itertuples(index=False):
         if row.labels:
-            labels = pd.read_csv(row.labels, usecols=LABEL_COLUMNS[:4])
-            frames.append(labels.assign(split=row.split, recording=row.id))
-    notes = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=[*LABEL_COLUMNS[:4], "split"])
-    )
+            frames.append(read_labels(row.labels).assign(split=row.split, recording=row.id))
+    notes = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*NOTE_COLUMNS, "split"])
     rows = []
     for split in [*SPLITS, "all"]:
         chosen = manifest if split == "all" else manifest[manifest["split"] == split]
@@ -50,9 +45,9 @@ def notes_table(manifest: pd.DataFrame) -> pd.DataFrame:
                 "with_labels": len(labelled),
                 "notes": len(these),
                 "notes_per_second": len(these) / seconds if seconds else float("nan"),
-                "lowest": note_name(int(these["note"].min())) if len(these) else "n/a",
-                "highest": note_name(int(these["note"].max())) if len(these) else "n/a",
-                "instruments": " ".join(str(i) for i in sorted(these["instrument"].unique())),
+                "lowest": note_name(int(these["pitch"].min())) if len(these) else "n/a",
+                "highest": note_name(int(these["pitch"].max())) if len(these) else "n/a",
+                "instruments": " ".join(str(i) for i in sorted(these["program"].unique())),
             }
         )
     return pd.DataFrame(rows)
