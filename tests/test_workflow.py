@@ -31,7 +31,9 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     cfg = tiny_config()
     write_config(tmp_path, cfg)
     # every rule script runs with snakemake.config forbidden: each reads only what its rule hands it
-    snakemake(tmp_path, "--cores", "2", "results/samples", env=FORBID_CONFIG)
+    run = snakemake(tmp_path, "--cores", "2", "results/samples", env=FORBID_CONFIG)
+    # TensorFlow's C++ start-up lines (absl format, "I0000 00:00:...") stay in the rule logs
+    assert not re.search(r"^[IWEF]\d{4} \d\d:\d\d:\d\d", run.stdout + run.stderr, re.MULTILINE)
 
     samples = tmp_path / "results" / "samples"
     index = pd.read_csv(samples / "index.csv")

@@ -1,6 +1,7 @@
 """Convert one recording (mp3 or wav, any rate, any channels) to mono PCM wav at the workflow rate."""
 
 import logging
+import sys
 from pathlib import Path
 
 from sonata import SonataError
@@ -28,10 +29,12 @@ def convert(source: str, target: str, sample_rate: int) -> dict:
     try:
         sound = AudioSegment.from_file(str(path))
     except (CouldntDecodeError, IndexError, OSError) as error:
+        output = [line for line in str(error).strip().splitlines() if line.strip()]
+        print("\n".join(output), file=sys.stderr)  # ffmpeg's whole report: the rule's log
         raise SonataError(
-            f"audio file {source} cannot be decoded by ffmpeg ({str(error).strip()[-300:]}): "
-            "it is corrupt or not audio; replace it with a good copy"
-        ) from error
+            f"audio file {source} cannot be decoded by ffmpeg ({output[-1].strip() if output else error}): "
+            "it is corrupt or not audio; replace it with a good copy (ffmpeg's report is in the job's log)"
+        ) from None
     if len(sound) == 0:
         raise SonataError(f"audio file {source} decodes to no samples: replace it")
     facts = {

@@ -10,6 +10,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sonata.audio import atomic_path, read_segment, write_wav
+from sonata.logs import terminal
 from sonata.records import GeneratedPiece, GenerationRecord, ModelCard
 
 log = logging.getLogger("sonata.generate")
@@ -46,7 +47,14 @@ def generate_pieces(
     condition_ids: np.ndarray | None = None,
 ) -> np.ndarray:
     """Float audio (batch, n_samples) continuing every primer, with a progress bar."""
-    bar = tqdm(total=n_samples * len(primes), unit="sample", unit_scale=True, desc="generate", mininterval=5)
+    bar = tqdm(
+        total=n_samples * len(primes),
+        unit="sample",
+        unit_scale=True,
+        desc="generate",
+        mininterval=5,
+        file=terminal(),
+    )
     audio = adapter.generate(
         model,
         card,

@@ -7,6 +7,7 @@ import pandas as pd
 import soundfile as sf
 from tqdm import tqdm
 
+from sonata.logs import terminal
 from sonata.shards import SCALE, ShardHeader, new_shard
 from sonata.windows import WindowScheme, count_windows, frame
 
@@ -42,7 +43,10 @@ def write_shard(
     rows = max(1, min(chunk_windows, expected))
     with new_shard(path, scheme.length, rows) as shard:
         for row in tqdm(
-            list(manifest.itertuples(index=False)), desc=f"{dataset}/{scheme.name}/{split}", unit="rec"
+            list(manifest.itertuples(index=False)),
+            desc=f"{dataset}/{scheme.name}/{split}",
+            unit="rec",
+            file=terminal(),
         ):
             audio, _ = sf.read(row.wav, dtype="int16")
             shard.append(*recording_windows(audio, scheme, trim_below))

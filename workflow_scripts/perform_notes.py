@@ -12,6 +12,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sonata.audio import atomic_path, interpolate, read_audio, write_wav
+from sonata.logs import terminal
 from sonata.notes import labels_table, read_labels
 from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE, GeneratedPiece, GenerationRecord
 from sonata.shards import read_notes_shard
@@ -76,6 +77,7 @@ def perform_all(
         total=int(max(seconds) * settings.sample_rate) * len(jobs),
         unit="sample",
         unit_scale=True,
+        file=terminal(),
         desc="perform",
         mininterval=5,
     )
