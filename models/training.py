@@ -3,6 +3,7 @@ checkpoints every epoch so that a killed job resumes where it stopped."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -71,6 +72,46 @@ class TrainingConfig:
         return cls(**{f.name: cfg[f.name] for f in fields(cls) if f.name in cfg})
 
 
+@contextlib.contextmanager
+def checkpoint_lock(work_dir: Path):
+    """Hold work_dir for this process: a second trainer (say, after `snakemake --unlock` while the
+    first still runs) would write into the same checkpoint. A lock left by a dead process is
+    taken over."""
+    lock = work_dir / "trainer.pid"
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _alive(pid):
+                raise SonataError(
+                    f"{work_dir} is in use by a training process still running (PID {pid}); wait "
+                    f"for it or stop it (kill {pid}), then rerun"
+                ) from None
+            log.warning("taking over %s from process %s, which is gone", work_dir, pid or "unknown")
+            lock.unlink(missing_ok=True)
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
 def fit_resumable(
     trainer,
     train_data,
@@ -83,10 +124,15 @@ def fit_resumable(
 ):
     """Fit with a checkpoint per epoch in work_dir; a rerun after a kill resumes from the last
     one. Returns (history: one row per epoch, seconds this session, resumed)."""
-    import keras
-
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
+    with checkpoint_lock(work):
+        return _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, patience, work)
+
+
+def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, patience, work: Path):
+    import keras
+
     history_csv = work / "history.csv"
     resumed = (work / "backup").exists()
     if resumed:

@@ -240,3 +240,25 @@ def test_a_job_that_asked_for_a_gpu_fails_naming_the_setting_when_none_is_visibl
     with caplog.at_level("WARNING", logger="sonata.train"):
         assert configure_tensorflow(1, True, 0) == "CPU (1 threads), float32"
     assert "mixed_precision ignored" in caplog.text
+
+
+def test_a_second_trainer_refuses_the_checkpoint_folder_a_live_one_holds(tmp_path):
+    import os
+
+    from models.training import checkpoint_lock
+    from sonata import SonataError
+
+    live = subprocess.Popen(["sleep", "60"])
+    try:
+        (tmp_path / "trainer.pid").write_text(str(live.pid))
+        with pytest.raises(
+            SonataError, match=rf"in use by a training process still running \(PID {live.pid}\)"
+        ):
+            with checkpoint_lock(tmp_path):
+                pass
+    finally:
+        live.kill()
+        live.wait()
+    with checkpoint_lock(tmp_path):  # its owner is gone: the lock is taken over
+        assert (tmp_path / "trainer.pid").read_text() == str(os.getpid())
+    assert not (tmp_path / "trainer.pid").exists()
