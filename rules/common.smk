@@ -71,6 +71,21 @@ METADATA = (
     else os.path.join(config["corpus"]["musicnet_root"], "musicnet_metadata.csv")
 )
 GPUS = config["training"]["gpus"]
+# the longest window anything trains on, in samples at audio.sample_rate: a shorter recording
+# (a truncated file) is refused when its dataset is selected
+_PERFORMER = config["notes"]["performer"]
+MIN_SAMPLES = max(
+    [s.length for s in SCHEMES.values()]
+    + [
+        round(
+            (
+                _PERFORMER["window_frames"] * config["notes"]["frame_seconds"]
+                + 1 / _PERFORMER["sample_rate"]
+            )
+            * config["audio"]["sample_rate"]
+        )
+    ]
+)
 
 
 wildcard_constraints:

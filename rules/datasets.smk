@@ -25,6 +25,7 @@ rule select_dataset:
             }
             for rid, split in ASSIGNMENT[wc.dataset].items()
         },
+        min_samples=MIN_SAMPLES,
     script:
         "../workflow_scripts/select_dataset.py"
 

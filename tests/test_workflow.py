@@ -214,7 +214,7 @@ def test_workflow_passes_snakemake_lint_snakefmt_and_ruff(tmp_path):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-def musicnet_copy(root, corrupt: int | None = None):
+def musicnet_copy(root, corrupt: int | None = None, truncated: int | None = None):
     """A MusicNet-layout folder with real (synthetic) audio: 44.1 kHz wav, stereo, and mp3."""
     from pydub import AudioSegment
 
@@ -242,6 +242,8 @@ def musicnet_copy(root, corrupt: int | None = None):
         if i == 2:
             AudioSegment.from_wav(str(wav)).export(str(wav.with_suffix(".mp3")), format="mp3")
             wav.unlink()
+        if rid == truncated:  # a copy cut short: its first 1,000 bytes
+            wav.write_bytes(wav.read_bytes()[:1000])
         if rid == corrupt:
             wav.with_suffix(".wav").unlink(missing_ok=True)
             (root / f"{folder}_data" / f"{rid}.mp3").write_bytes(b"\xff\xfb not really an mp3" * 10)
@@ -312,6 +314,18 @@ def test_a_corrupt_mp3_fails_its_job_by_name_and_keeps_the_rest(tmp_path):
     # the Beethoven dataset never needed the broken Mozart file
     assert (work / "results" / "shards" / "beethoven" / "a" / "train.h5").exists()
     assert not (work / "results" / "shards" / "piano").exists()
+
+
+def test_a_truncated_recording_is_refused_when_its_dataset_is_selected(tmp_path):
+    root = tmp_path / "musicnet"
+    musicnet_copy(root, truncated=2000)
+    work = tmp_path / "work"
+    write_config(work, musicnet_config(root))
+    result = snakemake(work, "--cores", "2", "results/datasets/beethoven/manifest.parquet", check=False)
+    assert result.returncode != 0
+    log = (work / "logs" / "select_dataset" / "beethoven.log").read_text()
+    assert "recording(s) 2000 (0.011 s, 174 samples) are shorter than" in log
+    assert not (work / "results" / "datasets" / "beethoven" / "manifest.parquet").exists()
 
 
 @pytest.mark.slow

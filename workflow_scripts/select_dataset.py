@@ -3,6 +3,7 @@
 import pandas as pd
 import soundfile as sf
 
+from sonata import SonataError
 from sonata.audio import atomic_path
 from sonata.catalog import read_metadata
 
@@ -33,6 +34,19 @@ def build_manifest(metadata_path: str, recordings: dict[int, dict], wavs: dict[i
     return pd.DataFrame(rows)
 
 
+def check_lengths(manifest: pd.DataFrame, dataset: str, min_samples: int) -> None:
+    """Every recording must hold a whole window of the longest kind its models train on; a
+    shorter one is most likely a truncated file, and would leave a shard without windows."""
+    short = manifest[manifest["samples"] < min_samples]
+    if len(short):
+        listed = ", ".join(f"{r.id} ({r.seconds:.3f} s, {r.samples} samples)" for r in short.itertuples())
+        raise SonataError(
+            f"dataset {dataset!r}: recording(s) {listed} are shorter than the {min_samples} samples "
+            "one training window needs: a truncated or broken file? Replace the audio with a good "
+            "copy, or move it out of the corpus and set corpus.on_missing_audio: skip"
+        )
+
+
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     from sonata.logs import setup_logging
 
@@ -40,6 +54,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     recordings = {int(k): v for k, v in snakemake.params.recordings.items()}
     wavs = dict(zip(sorted(recordings), snakemake.input.wavs))
     manifest = build_manifest(snakemake.input.metadata, recordings, wavs)
+    check_lengths(manifest, snakemake.wildcards.dataset, int(snakemake.params.min_samples))
     with atomic_path(snakemake.output.manifest, suffix=".parquet") as tmp:
         manifest.to_parquet(tmp, index=False)
     summary = manifest.groupby("split").agg(
