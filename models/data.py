@@ -1,33 +1,33 @@
-"""tf.data pipelines fed from HDF5 shards by chunk-aligned block reads."""
+"""Training batches from HDF5 window shards, drawn by chunk-aligned block reads."""
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
-import tensorflow as tf
-
-from sonata.shards import read_blocks, read_header
 
 
-def window_dataset(
-    path: str, seed: int, shuffle_buffer: int, labels: np.ndarray | None = None, train: bool = True
-) -> tf.data.Dataset:
-    """(int16 window, condition id) pairs. Training: endless, chunk order and windows reshuffled
-    every pass. Otherwise one pass in a fixed random chunk order, so every epoch validates on the
-    same windows. Architectures turn batches of these into their inputs and targets."""
-    length = read_header(path).window_length
+class ShardSampler:
+    """Random windows of a shard: each batch reads `chunks` random whole chunks (one HDF5 read
+    each, near sequential speed) and picks its windows among them, so windows of different
+    recordings and passages meet in one batch."""
 
-    def blocks():
-        epoch = 0
-        while True:
-            yield from read_blocks(path, seed + epoch, labels)
-            if not train:
-                return
-            epoch += 1
+    def __init__(self, path: str, labels: np.ndarray | None, chunks: int):
+        self.file = h5py.File(path, "r")
+        self.windows = self.file["windows"]
+        self.recording = self.file["recording"][()]
+        self.rows = self.windows.chunks[0]
+        self.n_chunks = -(-self.windows.shape[0] // self.rows)
+        self.labels = labels
+        self.chunks = min(chunks, self.n_chunks)
 
-    ds = tf.data.Dataset.from_generator(
-        blocks,
-        output_signature=(tf.TensorSpec((None, length), tf.int16), tf.TensorSpec((None,), tf.int32)),
-    ).unbatch()
-    if train:
-        ds = ds.shuffle(shuffle_buffer, seed=seed)
-    return ds
+    def batch(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(int16 windows (size, length), condition ids (size,)) drawn with this generator."""
+        picked = np.sort(rng.choice(self.n_chunks, self.chunks, replace=False))
+        starts = [c * self.rows for c in picked]
+        blocks = [self.windows[s : s + self.rows] for s in starts]
+        rows = np.concatenate([np.arange(s, s + len(b)) for s, b in zip(starts, blocks)])
+        take = rng.choice(len(rows), size, replace=len(rows) < size)
+        windows = np.concatenate(blocks)[take]
+        recording = self.recording[rows[take]]
+        conditions = self.labels[recording] if self.labels is not None else np.zeros(size, np.int32)
+        return windows, conditions.astype(np.int32)

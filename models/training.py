@@ -18,11 +18,29 @@ from sonata import SonataError
 log = logging.getLogger("sonata.train")
 
 
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed memory for reuse instead of unmapping it.
+
+    By default every tensor over a few MB is mmap'ed when allocated and unmapped when freed, so
+    each training step maps, zeroes and unmaps the same memory again: on the 2-core machine the
+    performer spent half its time in the kernel (1.03 s a step; 0.52 s with this). Returns
+    whether the settings took (False off glibc)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    mmap_threshold, trim_threshold = -3, -1  # mallopt parameters (malloc.h)
+    return bool(libc.mallopt(mmap_threshold, 32 * 1024 * 1024) and libc.mallopt(trim_threshold, 2**31 - 1))
+
+
 def configure_tensorflow(threads: int, mixed_precision: bool, gpus_requested: int = 0) -> str:
     """Pin CPU threads; use the GPU when TensorFlow sees one. Returns the device used.
 
     A job that asked the scheduler for GPUs fails rather than train for hours on the CPU.
     """
+    keep_freed_memory()
     import keras
     import tensorflow as tf
 

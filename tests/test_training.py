@@ -131,6 +131,24 @@ def test_training_killed_mid_run_resumes_from_its_checkpoint(tmp_path):
     assert card.epochs_run == TRAINING["epochs"]
     assert not (tmp_path / "work" / "backup").exists()
     assert final["val_loss"].iloc[-1] < final["val_loss"].iloc[0]
+    # the resumed run continued the data order too: it ends with an uninterrupted run's weights
+    uninterrupted = launch(tmp_path, rows, run="u")
+    output, _ = uninterrupted.communicate(timeout=300)
+    assert uninterrupted.returncode == 0, output
+    resumed, whole = (
+        weight_arrays(tmp_path / "out" / "model.weights.h5"),
+        weight_arrays(tmp_path / "outu" / "model.weights.h5"),
+    )
+    assert len(resumed) == len(whole) > 0
+    for a, b in zip(resumed, whole):
+        np.testing.assert_array_equal(a, b)
+
+
+def weight_arrays(path):
+    found = []
+    with h5py.File(path) as h5:
+        h5.visititems(lambda name, obj: found.append(obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    return found
 
 
 def test_identical_inputs_and_seed_train_identical_weights(tmp_path):
@@ -141,13 +159,7 @@ def test_identical_inputs_and_seed_train_identical_weights(tmp_path):
         output, _ = process.communicate(timeout=300)
         assert process.returncode == 0, output
 
-    def arrays(path):
-        found = []
-        with h5py.File(path) as h5:
-            h5.visititems(lambda name, obj: found.append(obj[()]) if isinstance(obj, h5py.Dataset) else None)
-        return found
-
-    weights = [arrays(tmp_path / f"out{run}" / "model.weights.h5") for run in ("1", "2")]
+    weights = [weight_arrays(tmp_path / f"out{run}" / "model.weights.h5") for run in ("1", "2")]
     assert len(weights[0]) > 0
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)

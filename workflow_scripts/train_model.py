@@ -51,11 +51,13 @@ def train(spec, training: TrainingConfig, data: TrainingData, out: TrainingOutpu
     vocabulary = condition_vocabulary(data.manifest_rows, model_cfg)
     model, trainer = adapter.build(spec, scheme, len(vocabulary))
     batch = spec.batch_size
+    steps = training.steps_per_epoch or max(1, header.count // batch)
     train_ds = training_dataset(
         adapter,
         spec,
         data.train,
         batch,
+        steps,
         seed,
         training.shuffle_buffer,
         condition_labels(header, model_cfg, vocabulary),
@@ -65,13 +67,12 @@ def train(spec, training: TrainingConfig, data: TrainingData, out: TrainingOutpu
         spec,
         data.validation,
         batch,
+        training.validation_steps,
         seed + 1,
         training.shuffle_buffer,
         condition_labels(read_header(data.validation), model_cfg, vocabulary),
         train=False,
     )
-    val_ds = val_ds.take(training.validation_steps).cache()
-    steps = training.steps_per_epoch or max(1, header.count // batch)
     context = adapter.context_samples(spec, scheme)
     log.info(
         "training %s on %s (%d windows), %d steps/epoch, device %s, context %d samples (%.1f ms)",

@@ -22,7 +22,6 @@ from sonata.windows import WindowScheme
 
 if TYPE_CHECKING:
     import keras
-    import tensorflow as tf
 
 Progress = Callable[[int], None]  # called with the samples each sequence advanced
 
@@ -48,8 +47,10 @@ class Architecture(Protocol):
     def build(self, spec: Any, scheme: WindowScheme, n_conditions: int) -> tuple[keras.Model, keras.Model]:
         """The model to save and the compiled model to fit (they may share all layers)."""
 
-    def pairs(self, spec: Any, header: ShardHeader, conditioned: bool) -> Callable[..., Any]:
-        """A tf.data map from (int16 windows, condition ids) batches to (inputs, targets)."""
+    def pairs(
+        self, spec: Any, header: ShardHeader, windows: np.ndarray, conditions: np.ndarray | None
+    ) -> tuple[Any, np.ndarray]:
+        """(inputs, targets) for a batch of a shard's int16 windows and their condition ids."""
 
     def evaluate(
         self, model: keras.Model, card: ModelCard, windows: np.ndarray, header: ShardHeader, conditions
@@ -134,18 +135,28 @@ def training_dataset(
     spec: Any,
     path: str,
     batch_size: int,
+    steps: int,
     seed: int,
     shuffle_buffer: int,
     labels: np.ndarray | None = None,
     train: bool = True,
-) -> tf.data.Dataset:
-    """(inputs, targets) batches of a shard, shaped by the architecture, for fit or evaluate."""
-    import tensorflow as tf
+):
+    """`steps` (inputs, targets) batches of a shard a pass, shaped by the architecture.
 
-    from models.data import window_dataset
+    Batch k of a training is drawn from its own seeded stream (models.training.seeded_batches):
+    windows from `shuffle_buffer / chunk` random chunks of the shard (whole-chunk reads keep
+    HDF5 fast), so a resumed run sees exactly the batches an uninterrupted run saw. Not train:
+    the same batches every pass (validation).
+    """
+    from models.data import ShardSampler
+    from models.training import seeded_batches
     from sonata.shards import read_header
 
-    ds = window_dataset(path, seed, shuffle_buffer, labels, train).batch(batch_size, drop_remainder=train)
-    to_pairs = adapter.pairs(spec, read_header(path), labels is not None)
-    # prefetch keeps a GPU fed while the next batch is read; it never reorders batches
-    return ds.map(to_pairs, num_parallel_calls=1).prefetch(tf.data.AUTOTUNE)
+    header = read_header(path)
+    sampler = ShardSampler(path, labels, max(1, shuffle_buffer // max(1, header.chunk_rows)))
+
+    def draw(rng: np.random.Generator):
+        windows, conditions = sampler.batch(batch_size, rng)
+        return adapter.pairs(spec, header, windows, conditions if labels is not None else None)
+
+    return seeded_batches(draw, steps, seed, fixed=not train)

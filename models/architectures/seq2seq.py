@@ -77,23 +77,10 @@ class Seq2Seq:
         model.compile(optimizer=keras.optimizers.Adam(spec.learning_rate), loss="mse")
         return model, model
 
-    def pairs(self, spec: Seq2SeqSpec, header, conditioned: bool):
-        import tensorflow as tf
-
+    def pairs(self, spec: Seq2SeqSpec, header, windows: np.ndarray, conditions: np.ndarray | None):
         from models.seq2seq import teacher_forcing_pairs
 
-        def convert(windows, condition):
-            (x, d), y = teacher_forcing_pairs(windows.numpy(), header, spec.start_token)
-            return x, d, y
-
-        def to_pairs(windows, condition):
-            x, d, y = tf.py_function(convert, [windows, condition], [tf.float32] * 3)
-            x.set_shape([None, header.input_length, 1])
-            d.set_shape([None, header.target_length, 1])
-            y.set_shape([None, header.target_length, 1])
-            return (x, d), y
-
-        return to_pairs
+        return teacher_forcing_pairs(windows, header, spec.start_token)
 
     def evaluate(self, model, card, windows: np.ndarray, header, conditions) -> list[dict]:
         from models.seq2seq import Seq2SeqGenerator, teacher_forcing_pairs

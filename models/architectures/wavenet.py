@@ -125,23 +125,11 @@ class WaveNet:
         model = build_wavenet(spec, n_conditions)
         return model, wavenet_trainer(model, spec)
 
-    def pairs(self, spec: WaveNetSpec, header, conditioned: bool):
-        import tensorflow as tf
-
+    def pairs(self, spec: WaveNetSpec, header, windows: np.ndarray, conditions: np.ndarray | None):
         from models.wavenet import mulaw_pairs
 
-        def convert(windows, condition):
-            return mulaw_pairs(windows.numpy(), header, spec.quantization_channels)
-
-        def to_pairs(windows, condition):
-            x, y = tf.py_function(convert, [windows, condition], [tf.float32, tf.int32])
-            x.set_shape([None, header.input_length, 1])
-            y.set_shape([None, header.target_length])
-            if conditioned:
-                return (x, tf.reshape(condition, [-1, 1])), y
-            return x, y
-
-        return to_pairs
+        x, y = mulaw_pairs(windows, header, spec.quantization_channels)
+        return (x if conditions is None else (x, conditions.reshape(-1, 1))), y
 
     def evaluate(self, model, card, windows: np.ndarray, header, conditions) -> list[dict]:
         """Bits per sample against uniform and oracle-histogram coders; MSE of the mean."""
