@@ -180,9 +180,39 @@ def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, 
     return final_history(history_csv), time.time() - started, resumed
 
 
-def finish(work_dir: str) -> None:
-    """Drop the checkpoint once the finished model is saved: a rerun starts afresh."""
-    shutil.rmtree(Path(work_dir) / "backup", ignore_errors=True)
+@dataclass(frozen=True)
+class TrainingOutputs:
+    """Where a finished model goes, and the checkpoint folder a killed run resumes from."""
+
+    weights: str
+    card: str
+    history: str
+    work_dir: str
+
+
+def save_trained(network, history, seconds: float, resumed: bool, device: str, out: TrainingOutputs, **card):
+    """Write the weights, the per-epoch history and the model card (the rest of its fields in
+    `card`), then drop the checkpoint: a rerun starts afresh. Returns the card."""
+    from sonata.audio import atomic_path
+    from sonata.records import ModelCard
+
+    with atomic_path(out.weights, suffix=".weights.h5") as tmp:
+        network.save_weights(str(tmp))
+    with atomic_path(out.history, suffix=".csv") as tmp:
+        history.to_csv(tmp, index=False)
+    written = ModelCard(
+        **card,
+        parameters=int(network.count_params()),
+        epochs_run=int(len(history)),
+        best_val_loss=float(history["val_loss"].min()) if len(history) else None,
+        train_seconds_last_session=round(seconds, 2),
+        device=device,
+        resumed=resumed,
+    )
+    with atomic_path(out.card, suffix=".json") as tmp:
+        tmp.write_text(written.to_json())
+    shutil.rmtree(Path(out.work_dir) / "backup", ignore_errors=True)
+    return written
 
 
 def final_history(path: Path):

@@ -81,7 +81,7 @@ def test_seeded_batches_continue_their_stream_after_a_resume():
 
 
 def test_a_composer_trains_then_writes_midi_and_labels_that_feed_back(tmp_path):
-    from models.training import TrainingConfig
+    from models.training import TrainingConfig, TrainingOutputs
     from workflow_scripts.compose_notes import compose
     from workflow_scripts.train_composer import train_composer
 
@@ -105,12 +105,12 @@ def test_a_composer_trains_then_writes_midi_and_labels_that_feed_back(tmp_path):
         shuffle_buffer=1,
         threads=1,
     )
-    outs = [str(tmp_path / f) for f in ("w.weights.h5", "model.json", "h.csv", "work")]
-    card = train_composer(cfg, 0.01, training, paths["train"], paths["validation"], 0, *outs)
+    outs = TrainingOutputs(*(str(tmp_path / f) for f in ("w.weights.h5", "model.json", "h.csv", "work")))
+    card = train_composer(cfg, 0.01, training, paths["train"], paths["validation"], 0, outs)
     assert card.architecture == "composer" and card.epochs_run == 1
     pieces = compose(
-        outs[1],
-        outs[0],
+        outs.card,
+        outs.weights,
         paths["test"],
         [3.0],
         [str(tmp_path / "3s.mid")],

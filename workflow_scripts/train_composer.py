@@ -5,9 +5,15 @@ import os
 
 import numpy as np
 
-from models.training import TrainingConfig, configure_tensorflow, finish, fit_resumable, seeded_batches
+from models.training import (
+    TrainingConfig,
+    TrainingOutputs,
+    configure_tensorflow,
+    fit_resumable,
+    save_trained,
+    seeded_batches,
+)
 from sonata import SonataError
-from sonata.audio import atomic_path
 from sonata.notes import NoteVocabulary
 from sonata.records import ModelCard
 from sonata.shards import read_notes_shard
@@ -35,10 +41,7 @@ def train_composer(
     train_path: str,
     validation_path: str,
     seed: int,
-    weights_out: str,
-    card_out: str,
-    history_out: str,
-    work_dir: str,
+    out: TrainingOutputs,
 ) -> ModelCard:
     device = configure_tensorflow(training.threads, training.mixed_precision, training.gpus)
     import keras
@@ -76,31 +79,23 @@ def train_composer(
         training.steps_per_epoch,
         training.validation_steps,
         training.early_stopping_patience,
-        work_dir,
+        out.work_dir,
     )
-    with atomic_path(weights_out, suffix=".weights.h5") as tmp:
-        model.save_weights(str(tmp))
-    with atomic_path(history_out, suffix=".csv") as tmp:
-        history.to_csv(tmp, index=False)
-    card = ModelCard(
+    return save_trained(
+        model,
+        history,
+        seconds,
+        resumed,
+        device,
+        out,
         architecture="composer",
         model=dict(cfg),
         scheme={"past": past, "future": future, "vocabulary": vocabulary.size},
         sample_rate=int(round(1 / frame_seconds)),  # token time steps per second
         conditions=[],
-        parameters=int(model.count_params()),
-        context_samples=past,
+        context_samples=past,  # tokens
         context_ms=0.0,
-        epochs_run=int(len(history)),
-        best_val_loss=float(history["val_loss"].min()) if len(history) else None,
-        train_seconds_last_session=round(seconds, 2),
-        device=device,
-        resumed=resumed,
     )
-    with atomic_path(card_out, suffix=".json") as tmp:
-        tmp.write_text(card.to_json())
-    finish(work_dir)
-    return card
 
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
@@ -115,10 +110,12 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
         snakemake.input.train,
         snakemake.input.validation,
         int(snakemake.params.seed),
-        snakemake.output.weights,
-        snakemake.output.info,
-        snakemake.output.history,
-        snakemake.params.work_dir,
+        TrainingOutputs(
+            snakemake.output.weights,
+            snakemake.output.info,
+            snakemake.output.history,
+            snakemake.params.work_dir,
+        ),
     )
 
 

@@ -4,8 +4,7 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 
-from models.training import TrainingConfig, configure_tensorflow, finish, fit_resumable
-from sonata.audio import atomic_path
+from models.training import TrainingConfig, TrainingOutputs, configure_tensorflow, fit_resumable, save_trained
 from sonata.records import ModelCard
 
 log = logging.getLogger("sonata.train")
@@ -18,16 +17,6 @@ class TrainingData:
     train: str
     validation: str
     manifest_rows: list[dict]
-
-
-@dataclass(frozen=True)
-class TrainingOutputs:
-    """Where the finished model goes, and the checkpoint folder a killed run resumes from."""
-
-    weights: str
-    card: str
-    history: str
-    work_dir: str
 
 
 def train(spec, training: TrainingConfig, data: TrainingData, out: TrainingOutputs, seed: int) -> ModelCard:
@@ -94,29 +83,21 @@ def train(spec, training: TrainingConfig, data: TrainingData, out: TrainingOutpu
         training.early_stopping_patience,
         out.work_dir,
     )
-    with atomic_path(out.weights, suffix=".weights.h5") as tmp:
-        model.save_weights(str(tmp))
-    with atomic_path(out.history, suffix=".csv") as tmp:
-        history.to_csv(tmp, index=False)
-    card = ModelCard(
+    return save_trained(
+        model,
+        history,
+        seconds,
+        resumed,
+        device,
+        out,
         architecture=adapter.name,
         model=model_cfg,
         scheme={**asdict(scheme), "window_length": scheme.length},
         sample_rate=int(header.sample_rate),
         conditions=vocabulary,
-        parameters=int(model.count_params()),
         context_samples=int(context),
         context_ms=1000.0 * context / header.sample_rate,
-        epochs_run=int(len(history)),
-        best_val_loss=float(history["val_loss"].min()) if len(history) else None,
-        train_seconds_last_session=round(seconds, 2),
-        device=device,
-        resumed=resumed,
     )
-    with atomic_path(out.card, suffix=".json") as tmp:
-        tmp.write_text(card.to_json())
-    finish(out.work_dir)
-    return card
 
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point

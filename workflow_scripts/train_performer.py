@@ -2,11 +2,16 @@
 
 import logging
 import os
-from dataclasses import asdict
 
-from models.training import TrainingConfig, configure_tensorflow, finish, fit_resumable, seeded_batches
+from models.training import (
+    TrainingConfig,
+    TrainingOutputs,
+    configure_tensorflow,
+    fit_resumable,
+    save_trained,
+    seeded_batches,
+)
 from sonata import SonataError
-from sonata.audio import atomic_path
 from sonata.records import ModelCard
 from sonata.shards import read_notes_shard
 
@@ -45,10 +50,7 @@ def train_performer(
     training: TrainingConfig,
     shards: dict[str, list[str]],
     seed: int,
-    weights_out: str,
-    card_out: str,
-    history_out: str,
-    work_dir: str,
+    out: TrainingOutputs,
 ) -> ModelCard:
     device = configure_tensorflow(training.threads, training.mixed_precision, training.gpus)
     import keras
@@ -113,15 +115,17 @@ def train_performer(
         training.steps_per_epoch,
         training.validation_steps,
         training.early_stopping_patience,
-        work_dir,
+        out.work_dir,
     )
-    with atomic_path(weights_out, suffix=".weights.h5") as tmp:
-        model.save_weights(str(tmp))
-    with atomic_path(history_out, suffix=".csv") as tmp:
-        history.to_csv(tmp, index=False)
-    card = ModelCard(
+    return save_trained(
+        model,
+        history,
+        seconds,
+        resumed,
+        device,
+        out,
         architecture="performer",
-        model={**asdict(spec), "condition_on": list(spec.condition_on)},
+        model=spec.to_config(),
         scheme={
             "window_samples": settings.window_frames * settings.frame_samples,
             "frame_samples": settings.frame_samples,
@@ -129,19 +133,9 @@ def train_performer(
         },
         sample_rate=settings.sample_rate,
         conditions=vocabulary,
-        parameters=int(model.count_params()),
         context_samples=spec.receptive_field,
         context_ms=1000.0 * spec.receptive_field / settings.sample_rate,
-        epochs_run=int(len(history)),
-        best_val_loss=float(history["val_loss"].min()) if len(history) else None,
-        train_seconds_last_session=round(seconds, 2),
-        device=device,
-        resumed=resumed,
     )
-    with atomic_path(card_out, suffix=".json") as tmp:
-        tmp.write_text(card.to_json())
-    finish(work_dir)
-    return card
 
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
@@ -159,10 +153,12 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
             "test": list(snakemake.input.test),
         },
         int(snakemake.params.seed),
-        snakemake.output.weights,
-        snakemake.output.info,
-        snakemake.output.history,
-        snakemake.params.work_dir,
+        TrainingOutputs(
+            snakemake.output.weights,
+            snakemake.output.info,
+            snakemake.output.history,
+            snakemake.params.work_dir,
+        ),
     )
 
 
