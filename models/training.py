@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -132,8 +131,8 @@ def _alive(pid: int) -> bool:
 
 def fit_resumable(
     trainer,
-    train_data,
-    validation_data,
+    train_data: SeededBatches,
+    validation_data: SeededBatches,
     epochs: int,
     steps: int,
     validation_steps: int,
@@ -141,7 +140,8 @@ def fit_resumable(
     work_dir: str,
 ):
     """Fit with a checkpoint per epoch in work_dir; a rerun after a kill resumes from the last
-    one. Returns (history: one row per epoch, seconds this session, resumed)."""
+    one, weights, optimizer state and data stream alike. Returns (history: one row per epoch,
+    seconds this session, resumed)."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     with checkpoint_lock(work):
@@ -149,35 +149,69 @@ def fit_resumable(
 
 
 def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, patience, work: Path):
-    import keras
+    """One train_on_batch per step (feeding numpy batches through a Python generator into
+    Model.fit cost the performer half its time in the kernel); Keras' EarlyStopping semantics:
+    stop after `patience` epochs without a better validation loss, back to the best weights."""
+    import numpy as np
 
+    backup = work / "backup"
+    state_path, latest, best_path = (
+        backup / "state.json",
+        backup / "latest.weights.h5",
+        backup / "best.weights.h5",
+    )
     history_csv = work / "history.csv"
-    resumed = (work / "backup").exists()
+    trainer.optimizer.build(trainer.trainable_variables)  # so that a checkpoint restores its moments
+    resumed = state_path.exists()
+    state = {"epoch": 0, "best": None, "wait": 0}
     if resumed:
-        log.info("resuming from the checkpoint in %s", work / "backup")
-        metadata = work / "backup" / "training_metadata.json"
-        if hasattr(train_data, "drawn") and metadata.exists():  # continue a seeded batch stream
-            train_data.drawn = int(json.loads(metadata.read_text())["epoch"]) * steps
+        log.info("resuming from the checkpoint in %s", backup)
+        state = json.loads(state_path.read_text())
+        trainer.load_weights(str(latest))
     else:  # a fresh run must not inherit a finished run's curves
         history_csv.unlink(missing_ok=True)
-        shutil.rmtree(work / "tensorboard", ignore_errors=True)
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(work / "backup"), save_freq="epoch"),
-        keras.callbacks.CSVLogger(str(history_csv), append=True),
-        keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True),
-        keras.callbacks.TensorBoard(str(work / "tensorboard")),
-    ]
     started = time.time()
-    trainer.fit(
-        train_data,
-        epochs=epochs,
-        steps_per_epoch=steps,
-        validation_data=validation_data,
-        validation_steps=validation_steps,
-        callbacks=callbacks,
-        verbose=1 if sys.stderr.isatty() else 2,
-    )
+    for epoch in range(state["epoch"], epochs):
+        began = time.time()
+        losses = [
+            trainer.train_on_batch(*train_data.batch(epoch * steps + i), return_dict=True)["loss"]
+            for i in range(steps)
+        ]
+        val = [
+            trainer.test_on_batch(*validation_data.batch(i), return_dict=True)["loss"]
+            for i in range(validation_steps)
+        ]
+        row = {"epoch": epoch, "loss": float(np.mean(losses)), "val_loss": float(np.mean(val))}
+        with history_csv.open("a") as f:
+            f.write(
+                ("" if f.tell() else "epoch,loss,val_loss\n")
+                + f"{epoch},{row['loss']!r},{row['val_loss']!r}\n"
+            )
+        print(
+            f"epoch {epoch + 1}/{epochs} - {time.time() - began:.0f}s - loss: {row['loss']:.4f} - "
+            f"val_loss: {row['val_loss']:.4f}",
+            flush=True,
+        )
+        backup.mkdir(exist_ok=True)
+        if state["best"] is None or row["val_loss"] < state["best"]:
+            state.update(best=row["val_loss"], wait=0)
+            _save(trainer, best_path)
+        else:
+            state["wait"] += 1
+        state["epoch"] = epoch + 1
+        _save(trainer, latest)
+        state_path.write_text(json.dumps(state))  # last: a kill before it repeats this epoch
+        if state["wait"] >= patience:
+            log.info("no better validation loss for %d epochs: stopping, back to the best weights", patience)
+            trainer.load_weights(str(best_path))
+            break
     return final_history(history_csv), time.time() - started, resumed
+
+
+def _save(trainer, path: Path) -> None:
+    tmp = path.with_name(".tmp." + path.name)
+    trainer.save_weights(str(tmp))
+    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -225,26 +259,15 @@ def final_history(path: Path):
     return history.drop_duplicates("epoch", keep="last").sort_values("epoch").reset_index(drop=True)
 
 
-def seeded_batches(draw, steps: int, seed: int, fixed: bool = False):
-    """A Keras dataset of `steps` batches an epoch; the k-th batch drawn in a training is
-    draw(Generator([seed, k])), so every run sees the same batches and a resumed run continues
-    the stream where the checkpoint left it (fit_resumable sets `drawn`). fixed: batch i of every
-    epoch is draw(Generator([seed, i])) (validation)."""
-    import keras
-    import numpy as np
+class SeededBatches:
+    """Batch k of a training is draw(Generator([seed, k])): every run sees the same batches,
+    and a run resumed at epoch e continues the stream at k = e * steps. Validation uses the
+    same k = 0 .. validation_steps - 1 every epoch."""
 
-    class SeededBatches(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__(workers=1, use_multiprocessing=False)
-            self.drawn = 0
+    def __init__(self, draw, seed: int):
+        self.draw, self.seed = draw, seed
 
-        def __len__(self) -> int:
-            return steps
+    def batch(self, k: int):
+        import numpy as np
 
-        def __getitem__(self, index: int):
-            if fixed:
-                return draw(np.random.default_rng([seed, index]))
-            self.drawn += 1
-            return draw(np.random.default_rng([seed, self.drawn - 1]))
-
-    return SeededBatches()
+        return self.draw(np.random.default_rng([self.seed, k]))

@@ -6,12 +6,12 @@ import os
 import numpy as np
 
 from models.training import (
+    SeededBatches,
     TrainingConfig,
     TrainingOutputs,
     configure_tensorflow,
     fit_resumable,
     save_trained,
-    seeded_batches,
 )
 from sonata import SonataError
 from sonata.notes import NoteVocabulary
@@ -73,8 +73,8 @@ def train_composer(
     )
     history, seconds, resumed = fit_resumable(
         model,
-        seeded_batches(draw(train_set, int(cfg["transpose"])), training.steps_per_epoch, seed),
-        seeded_batches(draw(validation_set, 0), training.validation_steps, seed + 1, fixed=True),
+        SeededBatches(draw(train_set, int(cfg["transpose"])), seed),
+        SeededBatches(draw(validation_set, 0), seed + 1),
         training.epochs,
         training.steps_per_epoch,
         training.validation_steps,

@@ -46,7 +46,6 @@ def train(spec, training: TrainingConfig, data: TrainingData, out: TrainingOutpu
         spec,
         data.train,
         batch,
-        steps,
         seed,
         training.shuffle_buffer,
         condition_labels(header, model_cfg, vocabulary),
@@ -56,11 +55,9 @@ def train(spec, training: TrainingConfig, data: TrainingData, out: TrainingOutpu
         spec,
         data.validation,
         batch,
-        training.validation_steps,
         seed + 1,
         training.shuffle_buffer,
         condition_labels(read_header(data.validation), model_cfg, vocabulary),
-        train=False,
     )
     context = adapter.context_samples(spec, scheme)
     log.info(

@@ -4,12 +4,12 @@ import logging
 import os
 
 from models.training import (
+    SeededBatches,
     TrainingConfig,
     TrainingOutputs,
     configure_tensorflow,
     fit_resumable,
     save_trained,
-    seeded_batches,
 )
 from sonata import SonataError
 from sonata.records import ModelCard
@@ -109,8 +109,8 @@ def train_performer(
     )
     history, seconds, resumed = fit_resumable(
         trainer,
-        seeded_batches(draw(train_set), training.steps_per_epoch, seed),
-        seeded_batches(draw(validation_set), training.validation_steps, seed + 1, fixed=True),
+        SeededBatches(draw(train_set), seed),
+        SeededBatches(draw(validation_set), seed + 1),
         training.epochs,
         training.steps_per_epoch,
         training.validation_steps,

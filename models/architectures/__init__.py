@@ -135,21 +135,18 @@ def training_dataset(
     spec: Any,
     path: str,
     batch_size: int,
-    steps: int,
     seed: int,
     shuffle_buffer: int,
     labels: np.ndarray | None = None,
-    train: bool = True,
 ):
-    """`steps` (inputs, targets) batches of a shard a pass, shaped by the architecture.
+    """(inputs, targets) batches of a shard, shaped by the architecture.
 
-    Batch k of a training is drawn from its own seeded stream (models.training.seeded_batches):
-    windows from `shuffle_buffer / chunk` random chunks of the shard (whole-chunk reads keep
-    HDF5 fast), so a resumed run sees exactly the batches an uninterrupted run saw. Not train:
-    the same batches every pass (validation).
+    Batch k is drawn from its own seeded stream (models.training.SeededBatches): windows from
+    `shuffle_buffer / chunk` random chunks of the shard (whole-chunk reads keep HDF5 fast), so a
+    resumed training sees exactly the batches an uninterrupted one saw.
     """
     from models.data import ShardSampler
-    from models.training import seeded_batches
+    from models.training import SeededBatches
     from sonata.shards import read_header
 
     header = read_header(path)
@@ -159,4 +156,4 @@ def training_dataset(
         windows, conditions = sampler.batch(batch_size, rng)
         return adapter.pairs(spec, header, windows, conditions if labels is not None else None)
 
-    return seeded_batches(draw, steps, seed, fixed=not train)
+    return SeededBatches(draw, seed)
