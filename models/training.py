@@ -187,10 +187,13 @@ def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, 
                 ("" if f.tell() else "epoch,loss,val_loss\n")
                 + f"{epoch},{row['loss']!r},{row['val_loss']!r}\n"
             )
-        print(
-            f"epoch {epoch + 1}/{epochs} - {time.time() - began:.0f}s - loss: {row['loss']:.4f} - "
-            f"val_loss: {row['val_loss']:.4f}",
-            flush=True,
+        log.info(
+            "epoch %d/%d - %.0fs - loss: %.4f - val_loss: %.4f",
+            epoch + 1,
+            epochs,
+            time.time() - began,
+            row["loss"],
+            row["val_loss"],
         )
         backup.mkdir(exist_ok=True)
         if state["best"] is None or row["val_loss"] < state["best"]:

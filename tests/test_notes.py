@@ -103,3 +103,14 @@ def test_piano_roll_holds_and_strikes_repeated_notes_separately():
     assert list(np.flatnonzero(roll[:, KEYS + key])) == [0, 1, 2, 10, 11, 12]
     counts = pitch_classes_at(notes, np.array([0.05, 0.15, 0.3]))
     assert counts[:, 0].tolist() == [1, 1, 0]
+
+
+def test_a_label_row_with_extra_fields_names_the_file_and_line(tmp_path):
+    path = tmp_path / "extra.csv"
+    path.write_text(
+        "start_time,end_time,instrument,note,start_beat,end_beat,note_value\n"
+        "100,200,1,60,0,1,Quarter\n"
+        "300,400,1,62,1,1,Quarter,oops\n"
+    )
+    with pytest.raises(SonataError, match=r"extra.csv is not a readable CSV \(.*line 3, saw 8"):
+        read_labels(str(path))
