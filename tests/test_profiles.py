@@ -140,7 +140,8 @@ def test_training_gpus_become_an_sbatch_gpu_request(slurm_run, monkeypatch):
     write_config(workdir, cfg)
     monkeypatch.setenv("PYTHONPATH", plugin_pythonpath())
     target = "results/models/piano/seq2seq/model.json"
-    result = snakemake(workdir, *SLURM_FLAGS, "--forcerun", "train_model", target, check=False)
+    # the target before --forcerun, which takes several values and would swallow it
+    result = snakemake(workdir, *SLURM_FLAGS, target, "--forcerun", "train_model", check=False)
     out = result.stdout + result.stderr
     assert result.returncode != 0
     calls = re.findall(r"sbatch call:\s*\n\s*(sbatch .*)", out)
