@@ -133,19 +133,27 @@ def fit_resumable(
     trainer,
     train_data: SeededBatches,
     validation_data: SeededBatches,
-    epochs: int,
-    steps: int,
-    validation_steps: int,
-    patience: int,
+    training: TrainingConfig,
     work_dir: str,
+    steps: int | None = None,
 ):
-    """Fit with a checkpoint per epoch in work_dir; a rerun after a kill resumes from the last
-    one, weights, optimizer state and data stream alike. Returns (history: one row per epoch,
-    seconds this session, resumed)."""
+    """Fit for `training`'s epochs with a checkpoint per epoch in work_dir; a rerun after a kill
+    resumes from the last one, weights, optimizer state and data stream alike. steps: per epoch,
+    when not training.steps_per_epoch. Returns (history: one row per epoch, seconds this
+    session, resumed)."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     with checkpoint_lock(work):
-        return _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, patience, work)
+        return _fit(
+            trainer,
+            train_data,
+            validation_data,
+            training.epochs,
+            steps or training.steps_per_epoch,
+            training.validation_steps,
+            training.early_stopping_patience,
+            work,
+        )
 
 
 def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, patience, work: Path):

@@ -75,10 +75,7 @@ def train_composer(
         model,
         SeededBatches(draw(train_set, int(cfg["transpose"])), seed),
         SeededBatches(draw(validation_set, 0), seed + 1),
-        training.epochs,
-        training.steps_per_epoch,
-        training.validation_steps,
-        training.early_stopping_patience,
+        training,
         out.work_dir,
     )
     return save_trained(

@@ -74,11 +74,9 @@ def train(spec, training: TrainingConfig, data: TrainingData, out: TrainingOutpu
         trainer,
         train_ds,
         val_ds,
-        training.epochs,
-        steps,
-        training.validation_steps,
-        training.early_stopping_patience,
+        training,
         out.work_dir,
+        steps,
     )
     return save_trained(
         model,

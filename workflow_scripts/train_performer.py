@@ -111,10 +111,7 @@ def train_performer(
         trainer,
         SeededBatches(draw(train_set), seed),
         SeededBatches(draw(validation_set), seed + 1),
-        training.epochs,
-        training.steps_per_epoch,
-        training.validation_steps,
-        training.early_stopping_patience,
+        training,
         out.work_dir,
     )
     return save_trained(
