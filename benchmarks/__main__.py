@@ -162,6 +162,7 @@ def bench_generation() -> str:
 
     from models.architectures import model_spec
     from models.wavenet import IncrementalWaveNet, WaveNetWeights, build_wavenet
+    from sonata.mulaw import mulaw_compand, mulaw_encode
     from tests.conftest import repo_config
 
     cfg = model_spec(repo_config()["models"]["wavenet"])
@@ -169,7 +170,10 @@ def bench_generation() -> str:
     model = build_wavenet(cfg)
     rf = cfg.receptive_field
     rate = 16000
-    prime = np.random.default_rng(0).uniform(-0.1, 0.1, (1, rf)).astype(np.float32)
+    audio = np.random.default_rng(0).uniform(-0.1, 0.1, (1, rf)).astype(np.float32)
+    q = cfg.quantization_channels
+    # the model's own input: mu-law codes for an embedded input, companded values for a scalar one
+    prime = mulaw_encode(audio, q) if cfg.input_embedding else mulaw_compand(audio, q)
     weights = WaveNetWeights(model, cfg)
     IncrementalWaveNet(weights, 1, 0).feed(prime)  # compile once
 
@@ -178,9 +182,10 @@ def bench_generation() -> str:
     def naive():
         context = prime.copy()
         for _ in range(naive_n):
-            logits = model([context[:, -rf:, None]], training=False)[0, -1]
-            nxt = 2.0 * float(np.argmax(logits)) / 255 - 1
-            context = np.concatenate([context, [[nxt]]], axis=1)
+            window = context[:, -rf:] if cfg.input_embedding else context[:, -rf:, None]
+            code = int(np.argmax(model([window], training=False)[0, -1]))
+            nxt = code if cfg.input_embedding else 2.0 * code / (q - 1) - 1
+            context = np.concatenate([context, np.array([[nxt]], context.dtype)], axis=1)
 
     rows = [
         {
@@ -216,7 +221,7 @@ def bench_generation() -> str:
 
 
 def performer_rows(config: dict) -> list[dict]:
-    """The notes route's performer (default size) playing a piano roll, batch 1 and 4."""
+    """The notes route's performer (default size) playing a piano roll, batch 1, 4 and 16."""
     import keras
 
     from models.performer import PerformerSettings, perform, performer_spec
@@ -239,8 +244,8 @@ def performer_rows(config: dict) -> list[dict]:
     )
     perform(model, spec, settings, [notes], [0.1], np.array([0]), 1.0, 0)  # compile once
     rows = []
-    for batch in (1, 4):
-        seconds = 4.0 / batch
+    for batch in (1, 4, 16):
+        seconds = max(4.0 / batch, 0.5)
 
         def play(batch=batch, seconds=seconds):
             perform(model, spec, settings, [notes] * batch, [seconds] * batch, np.zeros(batch, int), 1.0, 0)

@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -136,11 +137,15 @@ def fit_resumable(
     training: TrainingConfig,
     work_dir: str,
     steps: int | None = None,
+    judge: Callable[[], float] | None = None,
 ):
     """Fit for `training`'s epochs with a checkpoint per epoch in work_dir; a rerun after a kill
     resumes from the last one, weights, optimizer state and data stream alike. steps: per epoch,
-    when not training.steps_per_epoch. Returns (history: one row per epoch, seconds this
-    session, resumed)."""
+    when not training.steps_per_epoch. judge: a score of the current weights, higher is better
+    (say, how well a performer plays validation notes), asked after every epoch and written to
+    the history as val_score; with one, the best-judged epoch's weights are the result and early
+    stopping waits for a better score instead of a lower validation loss. Returns (history: one
+    row per epoch, seconds this session, resumed)."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     with checkpoint_lock(work):
@@ -153,13 +158,15 @@ def fit_resumable(
             training.validation_steps,
             training.early_stopping_patience,
             work,
+            judge,
         )
 
 
-def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, patience, work: Path):
+def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, patience, work: Path, judge):
     """One train_on_batch per step (feeding numpy batches through a Python generator into
     Model.fit cost the performer half its time in the kernel); Keras' EarlyStopping semantics:
-    stop after `patience` epochs without a better validation loss, back to the best weights."""
+    stop after `patience` epochs without a better validation loss (or judged score), back to
+    the best weights."""
     import numpy as np
 
     backup = work / "backup"
@@ -171,7 +178,7 @@ def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, 
     history_csv = work / "history.csv"
     trainer.optimizer.build(trainer.trainable_variables)  # so that a checkpoint restores its moments
     resumed = state_path.exists()
-    state = {"epoch": 0, "best": None, "wait": 0}
+    state = {"epoch": 0, "best_score": None, "wait": 0}
     if resumed:
         log.info("resuming from the checkpoint in %s", backup)
         state = json.loads(state_path.read_text())
@@ -190,22 +197,23 @@ def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, 
             for i in range(validation_steps)
         ]
         row = {"epoch": epoch, "loss": float(np.mean(losses)), "val_loss": float(np.mean(val))}
+        if judge is not None:
+            row["val_score"] = float(judge())
         with history_csv.open("a") as f:
             f.write(
-                ("" if f.tell() else "epoch,loss,val_loss\n")
-                + f"{epoch},{row['loss']!r},{row['val_loss']!r}\n"
+                ("" if f.tell() else ",".join(row) + "\n") + ",".join(repr(v) for v in row.values()) + "\n"
             )
         log.info(
-            "epoch %d/%d - %.0fs - loss: %.4f - val_loss: %.4f",
+            "epoch %d/%d - %.0fs - %s",
             epoch + 1,
             epochs,
             time.time() - began,
-            row["loss"],
-            row["val_loss"],
+            " - ".join(f"{k}: {v:.4f}" for k, v in row.items() if k != "epoch"),
         )
         backup.mkdir(exist_ok=True)
-        if state["best"] is None or row["val_loss"] < state["best"]:
-            state.update(best=row["val_loss"], wait=0)
+        better = -row["val_loss"] if judge is None else row["val_score"]  # higher is better
+        if state.get("best_score") is None or better > state["best_score"]:
+            state.update(best_score=better, wait=0)
             _save(trainer, best_path)
         else:
             state["wait"] += 1
@@ -213,9 +221,15 @@ def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, 
         _save(trainer, latest)
         state_path.write_text(json.dumps(state))  # last: a kill before it repeats this epoch
         if state["wait"] >= patience:
-            log.info("no better validation loss for %d epochs: stopping, back to the best weights", patience)
+            log.info(
+                "no better validation result for %d epochs: stopping, back to the best weights", patience
+            )
             trainer.load_weights(str(best_path))
             break
+    else:
+        if judge is not None and best_path.exists():
+            log.info("keeping the best-judged epoch's weights (val_score %.4f)", state["best_score"])
+            trainer.load_weights(str(best_path))
     return final_history(history_csv), time.time() - started, resumed
 
 

@@ -90,26 +90,35 @@ def build_wavenet(spec: WaveNetSpec, n_conditions: int = 0) -> keras.Model:
     return keras.Model(inputs, logits, name="wavenet")
 
 
-def wavenet_trainer(model: keras.Model, spec: WaveNetSpec) -> keras.Model:
+def wavenet_trainer(model: keras.Model, spec: WaveNetSpec, total_steps: int = 0) -> keras.Model:
     """The model compiled for fitting: the loss sees only outputs with a full receptive field
-    of real input (Adam, cross-entropy over mu-law codes)."""
+    of real input (Adam, cross-entropy over mu-law codes). A cosine schedule decays the rate to
+    zero over total_steps (the optimizer's step count is checkpointed, so a resumed run goes on
+    along the same curve)."""
     # float32 like the logits: under mixed_float16 a float16 crop would undo their float32 softmax
     crop = layers.Cropping1D((spec.receptive_field - 1, 0), name="full_context", dtype="float32")
     trainer = keras.Model(model.inputs, crop(model.output), name=f"{model.name}_trainer")
+    rate = spec.learning_rate
+    if spec.learning_rate_schedule == "cosine" and total_steps > 0:
+        rate = keras.optimizers.schedules.CosineDecay(spec.learning_rate, total_steps)
     trainer.compile(
-        optimizer=keras.optimizers.Adam(spec.learning_rate),
+        optimizer=keras.optimizers.Adam(rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile=True if spec.jit_compile else "auto",
     )
     return trainer
 
 
-def mulaw_pairs(windows: np.ndarray, header: ShardHeader, channels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Companded inputs w[0:L-1] (batch, L-1, 1) and the mu-law codes of the last chunk samples."""
+def mulaw_pairs(
+    windows: np.ndarray, header: ShardHeader, channels: int, embedded: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs w[0:L-1] and the mu-law codes of the last chunk samples. The inputs are companded
+    (batch, L-1, 1), or for an embedded input the mu-law codes themselves (batch, L-1)."""
     audio = header.audio(windows)
-    x = mulaw_compand(audio[:, : header.input_length], channels)
     y = mulaw_encode(audio[:, header.target_offset :], channels).astype(np.int32)
-    return x[..., None], y
+    if embedded:
+        return mulaw_encode(audio[:, : header.input_length], channels).astype(np.int32), y
+    return mulaw_compand(audio[:, : header.input_length], channels)[..., None], y
 
 
 class WaveNetArrays(NamedTuple):

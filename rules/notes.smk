@@ -56,6 +56,12 @@ rule train_performer:
             },
             "early_stopping_patience": config["notes"]["performer"]["epochs"],
         },
+        listening={
+            "frame_seconds": config["metrics"]["frame_seconds"],
+            "fft_seconds": config["metrics"]["fft_size"]
+            / config["audio"]["sample_rate"],
+            "silence_threshold": config["metrics"]["silence_threshold"],
+        },
         seed=config["seed"],
         work_dir="results/checkpoints/performer",
     script:

@@ -289,3 +289,18 @@ def pitch_classes_at(notes: pd.DataFrame, times: np.ndarray) -> np.ndarray:
         live = (times >= start) & (times < end)
         out[live, pc] += 1.0
     return out
+
+
+def excerpt(notes: pd.DataFrame, start: float, seconds: float) -> pd.DataFrame:
+    """The notes sounding in [start, start + seconds), moved to begin at 0 and cut to fit."""
+    passage = notes[(notes["offset"] > start) & (notes["onset"] < start + seconds)].copy()
+    passage["onset"] = (passage["onset"] - start).clip(lower=0.0)
+    passage["offset"] = (passage["offset"] - start).clip(upper=seconds)
+    return passage.reset_index(drop=True)
+
+
+def passage_start(notes: pd.DataFrame, seconds: float, where: float = 1 / 3) -> float:
+    """Where a passage of `seconds` begins `where` of the way into a recording's notes (earlier
+    when the recording is too short to hold it there)."""
+    end = float(notes["offset"].max())
+    return max(0.0, min(end * where, end - seconds))

@@ -46,6 +46,7 @@ def tiny_config() -> dict:
         validation_steps=1,
         batch_size=2,
         jit_compile=False,
+        checkpoint_seconds=1,
     )
     cfg["notes"]["held_out_seconds"] = 1.5
     cfg["evaluation"]["max_windows"] = 128

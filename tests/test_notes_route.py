@@ -8,7 +8,7 @@ from sonata.notes import labels_table, read_labels, read_midi
 from sonata.shards import NotesHeader, read_notes_shard, write_notes_shard
 from tests.test_note_analysis import melody, play
 from workflow_scripts.make_note_shards import note_shards
-from workflow_scripts.train_performer import performer_recordings
+from workflow_scripts.train_performer import listening_passages, performer_recordings
 
 
 def labelled_recordings(tmp_path, ids, seconds=6.0, rate=16000):
@@ -65,6 +65,17 @@ def test_the_shared_performer_never_trains_on_what_any_dataset_holds_out(tmp_pat
     chosen = performer_recordings(shards)
     assert [w for w, *_ in chosen["train"]] == ["1.wav", "3.wav", "5.wav"]  # 2, 4 held out elsewhere
     assert [w for w, *_ in chosen["validation"]] == ["4.wav"]  # 6 is someone's test
+
+
+def test_listening_passages_take_the_validation_recordings_in_turn_spread_through_each():
+    rows = [(f"{r}.wav", melody(30.0, r), "C", "Solo Piano") for r in (1, 2)]
+    passages = listening_passages(rows, 4, 5.0)
+    assert [row[0] for _, row in passages] == ["1.wav", "2.wav", "1.wav", "2.wav"]
+    for notes, row in passages:
+        assert len(notes) and notes["onset"].min() >= 0 and notes["offset"].max() <= 5.0
+    # the first recording's two passages are different music (a third and two thirds in)
+    assert not passages[0][0][["pitch"]].equals(passages[2][0][["pitch"]])
+    assert listening_passages(rows, 0, 5.0) == []
 
 
 def test_seeded_batches_are_the_same_stream_on_every_run():

@@ -78,7 +78,19 @@ def plot_training(histories: dict[str, pd.DataFrame], title: str, path: Path) ->
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
-        ax.legend()
+        ax.legend(loc="upper left")
+        if "val_score" in history:  # how well validation notes were played after each epoch
+            score = ax.twinx()
+            score.plot(
+                history["epoch"] + 1, history["val_score"], "^:", color="tab:green", label="plays its notes"
+            )
+            best = history["val_score"].idxmax()
+            score.plot(
+                history["epoch"][best] + 1, history["val_score"][best], "*", color="tab:green", markersize=12
+            )
+            score.set_ylabel("score following (kept: star)")
+            score.set_ylim(0, 1)
+            score.legend(loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from sonata.audio import atomic_path, interpolate, read_audio, write_wav
 from sonata.logs import terminal
-from sonata.notes import labels_table, read_labels
+from sonata.notes import excerpt, labels_table, passage_start, read_labels
 from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE, GeneratedPiece, GenerationRecord
 from sonata.shards import read_notes_shard
 
@@ -23,12 +23,7 @@ log = logging.getLogger("sonata.perform")
 def held_out_passage(test_path: str, seconds: float) -> tuple[dict, pd.DataFrame]:
     """The first test recording's notes from a third of the way in, `seconds` long, shifted to 0."""
     header, tables = read_notes_shard(test_path)
-    notes = tables[0]
-    end = float(notes["offset"].max())
-    start = max(0.0, min(end / 3, end - seconds))
-    passage = notes[(notes["offset"] > start) & (notes["onset"] < start + seconds)].copy()
-    passage["onset"] = (passage["onset"] - start).clip(lower=0.0)
-    passage["offset"] = (passage["offset"] - start).clip(upper=seconds)
+    start = passage_start(tables[0], seconds)
     where = {
         "id": header.source_ids[0],
         "wav": header.wavs[0],
@@ -36,7 +31,7 @@ def held_out_passage(test_path: str, seconds: float) -> tuple[dict, pd.DataFrame
         "composer": header.composers[0],
         "ensemble": header.ensembles[0],
     }
-    return where, passage.reset_index(drop=True)
+    return where, excerpt(tables[0], start, seconds)
 
 
 def perform_all(

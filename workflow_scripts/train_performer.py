@@ -44,6 +44,58 @@ def performer_recordings(shards: dict[str, list[str]]) -> dict[str, list[tuple]]
     return chosen
 
 
+def listening_passages(rows: list[tuple], count: int, seconds: float) -> list[tuple]:
+    """`count` (notes, row) excerpts of `seconds` from the validation recordings, taken in turn,
+    each recording's excerpts spread evenly through it."""
+    from sonata.notes import excerpt, passage_start
+
+    rounds = -(-count // len(rows)) if count else 0
+    chosen = []
+    for i in range(count):
+        row = rows[i % len(rows)]
+        start = passage_start(row[1], seconds, (i // len(rows) + 1) / (rounds + 1))
+        chosen.append((excerpt(row[1], start, seconds), row))
+    return chosen
+
+
+def listening_test(model, spec, settings, passages, condition_ids, seconds, temperature, seed, listening):
+    """A judge for fit_resumable: the performer plays the validation passages from silence and
+    scores their mean score following (silent frames score 0), as the metrics do at the
+    performer's rate."""
+    import numpy as np
+
+    from models.performer import perform
+    from sonata.analysis import score_following
+
+    fft_size = int(round(listening["fft_seconds"] * settings.sample_rate))
+
+    def judge() -> float:
+        audio = perform(
+            model,
+            spec,
+            settings,
+            [n for n, _ in passages],
+            [seconds] * len(passages),
+            condition_ids,
+            temperature,
+            seed,
+        )
+        scores = [
+            score_following(
+                a,
+                settings.sample_rate,
+                n,
+                fft_size,
+                listening["frame_seconds"],
+                listening["silence_threshold"],
+            )
+            for a, (n, _) in zip(audio, passages)
+        ]
+        return float(np.nanmean(scores))
+
+    return judge
+
+
 def train_performer(
     cfg: dict,
     notes_cfg: dict,
@@ -51,7 +103,11 @@ def train_performer(
     shards: dict[str, list[str]],
     seed: int,
     out: TrainingOutputs,
+    listening: dict,
 ) -> ModelCard:
+    """Train the shared performer. With cfg's checkpoint_passages > 0 every epoch plays that
+    many validation passages, scored as the metrics would (listening: their frame_seconds,
+    fft_seconds and silence_threshold), and the epoch that plays them best is kept."""
     device = configure_tensorflow(training.threads, training.mixed_precision, training.gpus)
     import keras
 
@@ -72,26 +128,37 @@ def train_performer(
     vocabulary = condition_vocabulary(records, cfg)
     keys = cfg.get("condition_on") or []
 
+    def condition_id(row) -> int:
+        _, _, composer, ensemble = row
+        name = " / ".join(str({"composer": composer, "ensemble": ensemble}[k]) for k in keys)
+        return vocabulary.index(name) if name in vocabulary else 0
+
     def load(rows):
-        out = []
-        for wav, notes, composer, ensemble in rows:
-            name = " / ".join(str({"composer": composer, "ensemble": ensemble}[k]) for k in keys)
-            out.append(
-                prepare(
-                    wav,
-                    notes,
-                    settings,
-                    spec.quantization_channels,
-                    vocabulary.index(name) if name in vocabulary else 0,
-                )
-            )
-        return out
+        return [prepare(r[0], r[1], settings, spec.quantization_channels, condition_id(r)) for r in rows]
 
     train_set, validation_set = load(chosen["train"]), load(chosen["validation"])
     model = build_wavenet(spec, len(vocabulary))
-    trainer = wavenet_trainer(model, spec)
+    trainer = wavenet_trainer(model, spec, training.epochs * training.steps_per_epoch)
     crop = spec.receptive_field - 1
     conditioned = bool(vocabulary)
+    judge = None
+    passages = listening_passages(
+        chosen["validation"], int(cfg["checkpoint_passages"]), float(cfg["checkpoint_seconds"])
+    )
+    if passages:
+        import numpy as np
+
+        judge = listening_test(
+            model,
+            spec,
+            settings,
+            passages,
+            np.array([condition_id(row) for _, row in passages]) if conditioned else None,
+            float(cfg["checkpoint_seconds"]),
+            float(cfg["temperature"]),
+            seed,
+            listening,
+        )
 
     def draw(recordings):
         return lambda rng: window_batch(recordings, settings, spec.batch_size, rng, crop, conditioned)
@@ -113,6 +180,7 @@ def train_performer(
         SeededBatches(draw(validation_set), seed + 1),
         training,
         out.work_dir,
+        judge=judge,
     )
     return save_trained(
         model,
@@ -156,6 +224,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
             snakemake.output.history,
             snakemake.params.work_dir,
         ),
+        snakemake.params.listening,
     )
 
 

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from sonata.mulaw import mulaw_compand, mulaw_decode
+from sonata.mulaw import mulaw_compand, mulaw_decode, mulaw_encode
 from sonata.records import score
 from sonata.windows import WindowScheme
 
@@ -34,7 +34,8 @@ class WaveNetSpec:
     local_channels: int = 0  # >0: per-frame note features (a performer's piano roll)
     frame_samples: int = 0  # samples per frame of those features
     conditioning_channels: int = 64  # width of the network that turns frames into gate biases
-    jit_compile: bool = False  # XLA: 3x faster for the performer on a CPU, slower for this one
+    jit_compile: bool = False  # XLA (the performer trains at the same speed with or without it)
+    learning_rate_schedule: str = "constant"  # "cosine": decay to zero over the training's steps
 
     def to_config(self) -> dict:
         """The config section this spec stands for (what a model card records)."""
@@ -62,6 +63,8 @@ class WaveNetSpec:
                 "local_channels",
                 "frame_samples",
                 "conditioning_channels",
+                "jit_compile",
+                "learning_rate_schedule",
             )
             if k in cfg
         }
@@ -128,7 +131,7 @@ class WaveNet:
     def pairs(self, spec: WaveNetSpec, header, windows: np.ndarray, conditions: np.ndarray | None):
         from models.wavenet import mulaw_pairs
 
-        x, y = mulaw_pairs(windows, header, spec.quantization_channels)
+        x, y = mulaw_pairs(windows, header, spec.quantization_channels, bool(spec.input_embedding))
         return (x if conditions is None else (x, conditions.reshape(-1, 1))), y
 
     def evaluate(self, model, card, windows: np.ndarray, header, conditions) -> list[dict]:
@@ -140,7 +143,7 @@ class WaveNet:
         spec = self.spec(card.model)
         q = spec.quantization_channels
         rf = spec.receptive_field
-        x, codes = mulaw_pairs(windows, header, q)
+        x, codes = mulaw_pairs(windows, header, q, bool(spec.input_embedding))
         inputs = [x] if conditions is None else [x, conditions.reshape(-1, 1)]
         logits = model.predict(inputs, batch_size=16, verbose=0)[:, rf - 1 :, :]
         log_probs = np.asarray(keras.ops.log_softmax(logits, axis=-1))
@@ -167,7 +170,7 @@ class WaveNet:
         spec = self.spec(card.model)
         q = spec.quantization_channels
         sampler = IncrementalWaveNet(WaveNetWeights(model, spec), len(primes), seed, condition_ids)
-        sampler.feed(mulaw_compand(primes, q))
+        sampler.feed(mulaw_encode(primes, q) if spec.input_embedding else mulaw_compand(primes, q))
         block = max(1, int(card.sample_rate))
         codes = []
         for done in range(0, n_samples, block):
