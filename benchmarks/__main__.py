@@ -214,7 +214,8 @@ def bench_generation() -> str:
         row["real-time factor"] = row["samples/s"] / row.pop("rate", rate)
         row["speed-up"] = row["samples/s"] / base
     title = (
-        f"WaveNet generation, default model ({len(weights.dilations)} layers, "
+        f"WaveNet generation, default model ({'embedded input, ' if cfg.input_embedding else ''}"
+        f"{len(weights.dilations)} layers, "
         f"{cfg.residual_channels} channels, receptive field {rf})"
     )
     return table(title, rows)
