@@ -71,7 +71,7 @@ def test_listening_passages_take_the_validation_recordings_in_turn_spread_throug
     rows = [(f"{r}.wav", melody(30.0, r), "C", "Solo Piano") for r in (1, 2)]
     passages = listening_passages(rows, 4, 5.0)
     assert [row[0] for _, row in passages] == ["1.wav", "2.wav", "1.wav", "2.wav"]
-    for notes, row in passages:
+    for notes, _ in passages:
         assert len(notes) and notes["onset"].min() >= 0 and notes["offset"].max() <= 5.0
     # the first recording's two passages are different music (a third and two thirds in)
     assert not passages[0][0][["pitch"]].equals(passages[2][0][["pitch"]])
