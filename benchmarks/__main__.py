@@ -161,8 +161,7 @@ def bench_generation() -> str:
     import keras
 
     from models.architectures import model_spec
-    from models.wavenet import IncrementalWaveNet, WaveNetWeights, build_wavenet
-    from sonata.mulaw import mulaw_compand, mulaw_encode
+    from models.wavenet import IncrementalWaveNet, WaveNetWeights, build_wavenet, input_values
     from tests.conftest import repo_config
 
     cfg = model_spec(repo_config()["models"]["wavenet"])
@@ -172,8 +171,7 @@ def bench_generation() -> str:
     rate = 16000
     audio = np.random.default_rng(0).uniform(-0.1, 0.1, (1, rf)).astype(np.float32)
     q = cfg.quantization_channels
-    # the model's own input: mu-law codes for an embedded input, companded values for a scalar one
-    prime = mulaw_encode(audio, q) if cfg.input_embedding else mulaw_compand(audio, q)
+    prime = input_values(audio, q, bool(cfg.input_embedding))
     weights = WaveNetWeights(model, cfg)
     IncrementalWaveNet(weights, 1, 0).feed(prime)  # compile once
 

@@ -109,16 +109,23 @@ def wavenet_trainer(model: keras.Model, spec: WaveNetSpec, total_steps: int = 0)
     return trainer
 
 
+def input_values(audio: np.ndarray, channels: int, embedded: bool) -> np.ndarray:
+    """What the network reads for each sample, shaped like `audio`: its mu-law code (int32) for
+    an embedded input, else its companded value (the code scaled to [-1, 1])."""
+    if embedded:
+        return mulaw_encode(audio, channels).astype(np.int32)
+    return mulaw_compand(audio, channels)
+
+
 def mulaw_pairs(
     windows: np.ndarray, header: ShardHeader, channels: int, embedded: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs w[0:L-1] and the mu-law codes of the last chunk samples. The inputs are companded
-    (batch, L-1, 1), or for an embedded input the mu-law codes themselves (batch, L-1)."""
+    """Inputs w[0:L-1] (batch, L-1, 1), or (batch, L-1) codes for an embedded input, and the
+    mu-law codes of the last chunk samples."""
     audio = header.audio(windows)
+    x = input_values(audio[:, : header.input_length], channels, embedded)
     y = mulaw_encode(audio[:, header.target_offset :], channels).astype(np.int32)
-    if embedded:
-        return mulaw_encode(audio[:, : header.input_length], channels).astype(np.int32), y
-    return mulaw_compand(audio[:, : header.input_length], channels)[..., None], y
+    return (x if embedded else x[..., None]), y
 
 
 class WaveNetArrays(NamedTuple):

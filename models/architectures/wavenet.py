@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from sonata.mulaw import mulaw_compand, mulaw_decode, mulaw_encode
+from sonata.mulaw import mulaw_decode
 from sonata.records import score
 from sonata.windows import WindowScheme
 
@@ -165,12 +165,12 @@ class WaveNet:
 
     def generate(self, model, card, primes, n_samples, temperature, seed, condition_ids, progress):
         """Incremental sampling, one second at a time so that progress can be shown."""
-        from models.wavenet import IncrementalWaveNet, WaveNetWeights
+        from models.wavenet import IncrementalWaveNet, WaveNetWeights, input_values
 
         spec = self.spec(card.model)
         q = spec.quantization_channels
         sampler = IncrementalWaveNet(WaveNetWeights(model, spec), len(primes), seed, condition_ids)
-        sampler.feed(mulaw_encode(primes, q) if spec.input_embedding else mulaw_compand(primes, q))
+        sampler.feed(input_values(primes, q, bool(spec.input_embedding)))
         block = max(1, int(card.sample_rate))
         codes = []
         for done in range(0, n_samples, block):
