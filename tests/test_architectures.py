@@ -97,3 +97,42 @@ def test_no_code_outside_the_registry_asks_an_architectures_name():
                 if any(isinstance(v, ast.Constant) and v.value in names for v in values):
                     offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert not offenders, offenders
+
+
+def test_wavenet_scores_held_out_windows_in_bounded_memory(tmp_path):
+    """evaluate_model's rule declares 4 GB; holding every window's logits at once (2,048 windows
+    x 1,536 samples x 256 classes, twice over) peaked at 8-12 GB. Scoring in batches keeps the
+    arrays to a batch's size and gives the same scores as one batch of everything."""
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from models.wavenet import build_wavenet
+    from sonata.shards import read_header
+    from workflow_scripts.evaluate_model import sample_windows
+
+    adapter = ARCHITECTURES["wavenet"]
+    cfg = {**adapter.example_config(), "quantization_channels": 256, "chunk": 128, "condition_on": []}
+    spec = adapter.spec(cfg)
+    wav = tmp_path / "tone.wav"
+    sf.write(str(wav), tone(17.0, RATE, 330), RATE, subtype="PCM_16")
+    row = {"id": 0, "split": "test", "composer": "C", "ensemble": "E", "wav": str(wav)}
+    manifest = pd.DataFrame([{**row, "sample_rate": RATE, "samples": 17 * RATE}])
+    shard = str(tmp_path / "test.h5")
+    write_shard(shard, manifest, spec.window_scheme("w"), "test", "d", 64)
+    windows, _ = sample_windows(shard, 1024, 0)
+    header = read_header(shard)
+    model = build_wavenet(spec, 0)
+    card = SimpleNamespace(model=spec.to_config())
+    all_logits = windows.shape[0] * spec.chunk * 256 * 4  # bytes of float32 logits for every window
+
+    tracemalloc.start()
+    batched = adapter.evaluate(model, card, windows, header, None)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    whole = adapter.evaluate(model, card, windows, header, None, batch_windows=len(windows))
+
+    assert len(windows) == 1024
+    assert peak < all_logits / 2, f"peak {peak / 1e6:.0f} MB, every window's logits {all_logits / 1e6:.0f} MB"
+    for a, b in zip(batched, whole):
+        assert a["predictor"] == b["predictor"]
+        assert a["value"] == pytest.approx(b["value"], rel=1e-6)
