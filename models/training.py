@@ -143,9 +143,9 @@ def fit_resumable(
     resumes from the last one, weights, optimizer state and data stream alike. steps: per epoch,
     when not training.steps_per_epoch. judge: a score of the current weights, higher is better
     (say, how well a performer plays validation notes), asked after every epoch and written to
-    the history as val_score; with one, the best-judged epoch's weights are the result and early
-    stopping waits for a better score instead of a lower validation loss. Returns (history: one
-    row per epoch, seconds this session, resumed)."""
+    the history as val_score. The result is the best epoch's weights (lowest validation loss, or
+    best-judged), and early stopping waits `patience` epochs for a better one. Returns (history:
+    one row per epoch, seconds this session, resumed)."""
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     with checkpoint_lock(work):
@@ -227,8 +227,11 @@ def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, 
             trainer.load_weights(str(best_path))
             break
     else:
-        if judge is not None and best_path.exists():
-            log.info("keeping the best-judged epoch's weights (val_score %.4f)", state["best_score"])
+        if best_path.exists():
+            if judge is None:
+                log.info("keeping the epoch with the lowest val_loss (%.4f)", -state["best_score"])
+            else:
+                log.info("keeping the best-judged epoch's weights (val_score %.4f)", state["best_score"])
             trainer.load_weights(str(best_path))
     return final_history(history_csv), time.time() - started, resumed
 

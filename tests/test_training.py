@@ -305,6 +305,32 @@ def test_a_judged_fit_keeps_the_epoch_the_judge_liked_best_and_logs_its_scores(t
         np.testing.assert_array_equal(kept, best)
 
 
+def test_a_fit_that_runs_all_its_epochs_keeps_the_one_with_the_lowest_validation_loss(tmp_path):
+    """The composer's validation loss bottoms out mid-run and rises as it overfits; without an
+    early stop the last epoch used to be the result."""
+    import keras
+
+    from models.training import SeededBatches, TrainingConfig, fit_resumable
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+
+    def batches(scale):
+        def draw(rng):
+            x = rng.normal(size=(16, 4)).astype("float32")
+            return x, scale * x.sum(axis=1, keepdims=True)
+
+        return draw
+
+    # training pulls the weights to 1; validation wants 0.3, passed in the first epoch
+    validation = SeededBatches(batches(0.3), 2)
+    config = TrainingConfig(**{**TRAINING, "epochs": 3, "steps_per_epoch": 5, "early_stopping_patience": 9})
+    history, _, _ = fit_resumable(model, SeededBatches(batches(1.0), 1), validation, config, str(tmp_path))
+    assert len(history) == 3 and history["val_loss"].idxmin() == 0  # it got worse, and went on
+    kept = np.mean([model.test_on_batch(*validation.batch(i)) for i in range(config.validation_steps)])
+    assert kept == pytest.approx(history["val_loss"].min(), rel=1e-5)
+
+
 def test_a_wavenet_config_reaches_its_trainer_xla_and_cosine_schedule_included():
     from models.architectures.wavenet import WaveNetSpec
     from models.wavenet import build_wavenet, wavenet_trainer
