@@ -128,9 +128,10 @@ def perform(
     temperature: float,
     seed: int,
     progress=None,
+    floor: float = 0.0,
 ) -> list[np.ndarray]:
     """Audio at the performer's rate for each note table, all sequences sampled together,
-    starting from silence."""
+    starting from silence (floor: see IncrementalWaveNet.sample)."""
     from models.wavenet import IncrementalWaveNet, WaveNetWeights
 
     rate = settings.sample_rate
@@ -143,7 +144,7 @@ def perform(
     codes = []
     for done in range(0, longest, rate):
         step = min(rate, longest - done)
-        codes.append(sampler.sample(step, temperature))
+        codes.append(sampler.sample(step, temperature, floor))
         if progress is not None:
             progress(step * len(pieces))
     audio = mulaw_decode(np.concatenate(codes, axis=1), spec.quantization_channels)

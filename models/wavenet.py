@@ -333,8 +333,10 @@ def _feed(t0, x, state, inputs, cond, frame_samples, weights, logits):
 
 
 @numba.njit(cache=True, parallel=True)
-def _sample(t0, current, uniforms, temperature, state, inputs, cond, frame_samples, weights, table):
-    """Draw codes for each sequence, each fed back as its next input.
+def _sample(t0, current, uniforms, temperature, floor, state, inputs, cond, frame_samples, weights, table):
+    """Draw codes for each sequence, each fed back as its next input. With floor > 0, floor is
+    taken off every class's probability (those under it drop out) before the draw; when none
+    reaches it, the most likely class is drawn.
 
     Sequences are independent, so they run on parallel threads; the random draws come in
     precomputed (uniforms), which keeps the result the same for any thread count.
@@ -353,6 +355,12 @@ def _sample(t0, current, uniforms, temperature, state, inputs, cond, frame_sampl
             for q in range(n_classes):
                 logits[q] = np.exp((logits[q] - top) / temperature)
                 total += logits[q]
+            if floor > 0.0:
+                cut = min(floor * total, 0.999)  # the top class holds exp(0) = 1: it stays
+                total = 0.0
+                for q in range(n_classes):
+                    logits[q] = max(logits[q] - cut, 0.0)
+                    total += logits[q]
             u = uniforms[b, i] * total
             acc = 0.0
             pick = n_classes - 1
@@ -413,13 +421,16 @@ class IncrementalWaveNet:
         self.current = None if keep_logits else x[:, -1].copy()
         return logits if keep_logits else None
 
-    def sample(self, n_samples: int, temperature: float) -> np.ndarray:
-        """Mu-law codes (batch, n_samples), continuing from everything fed so far."""
+    def sample(self, n_samples: int, temperature: float, floor: float = 0.0) -> np.ndarray:
+        """Mu-law codes (batch, n_samples), continuing from everything fed so far. floor: a
+        probability taken off every class before each draw, so that the many unlikely codes,
+        together the hiss under the music, are never drawn (LPCNet's noise-floor cut)."""
         codes = _sample(
             self.time,
             self.current,
             self.rng.random((len(self.current), int(n_samples))),
             float(temperature),
+            float(floor),
             self.state,
             self.inputs,
             self.cond,

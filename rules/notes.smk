@@ -46,7 +46,12 @@ rule train_performer:
         runtime=240,
         gpu=GPUS,
     params:
-        performer=config["notes"]["performer"],
+        # the probability floor only shapes performing: changing it must not retrain
+        performer={
+            k: v
+            for k, v in config["notes"]["performer"].items()
+            if k != "probability_floor"
+        },
         notes={k: config["notes"][k] for k in ("frame_seconds", "onset_frames")},
         training={
             **config["training"],
@@ -167,6 +172,7 @@ rule perform_notes:
         frame_seconds=config["notes"]["frame_seconds"],
         held_out_seconds=config["notes"]["held_out_seconds"],
         temperature=config["notes"]["performer"]["temperature"],
+        probability_floor=config["notes"]["performer"]["probability_floor"],
         sample_rate=config["audio"]["sample_rate"],
         seed=config["seed"],
     script:

@@ -91,6 +91,7 @@ class GenerationRecord(JsonRecord):
     samples_per_second: float
     real_time_factor: float
     pieces: list[GeneratedPiece] = field(default_factory=list)
+    probability_floor: float = 0.0  # see IncrementalWaveNet.sample
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> GenerationRecord:

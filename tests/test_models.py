@@ -115,6 +115,32 @@ def test_wavenet_sampling_is_seeded_and_temperature_sharpens():
     assert len(np.unique(cold)) < len(np.unique(a))
 
 
+def test_a_probability_floor_never_draws_the_unlikely_codes_that_make_hiss():
+    keras.utils.set_random_seed(9)
+    model = build_wavenet(WAVENET)
+    weights = WaveNetWeights(model, WAVENET)
+    prime = np.random.default_rng(10).uniform(-0.1, 0.1, (2, 40)).astype(np.float32)
+
+    def drawn(floor):
+        """Per drawn code: the probability it had (at temperature 0.2), from the network fed
+        the same history, and whether it was the most likely code."""
+        sampler = IncrementalWaveNet(weights, 2, 1)
+        sampler.feed(prime)
+        codes = sampler.sample(300, 0.2, floor)
+        history = np.concatenate([prime, 2.0 * codes / 63 - 1.0], axis=1).astype(np.float32)
+        logits = incremental_logits(weights, history)[:, 39:-1] / 0.2
+        probs = np.exp(logits - logits.max(axis=2, keepdims=True))
+        probs /= probs.sum(axis=2, keepdims=True)
+        chosen = np.take_along_axis(probs, codes[..., None], axis=2)[..., 0]
+        return chosen, chosen > probs.max(axis=2) - 1e-4  # (float ties between the top two)
+
+    p, _ = drawn(0.0)
+    assert p.min() < 0.02  # without a floor the tail is drawn...
+    p, top = drawn(0.02)
+    assert ((p >= 0.02) | top).all()  # ...with one, never: only codes over it, or the likeliest
+    assert (p >= 0.02).mean() > 0.5
+
+
 @pytest.mark.parametrize("conditions", [0, 2])
 def test_performer_incremental_equals_full_forward_pass_with_notes_per_frame(conditions):
     """Embedded mu-law input and a piano roll per frame: the numba loop takes the notes frame by

@@ -134,6 +134,18 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     # so the dry run's plan is the evidence)
     cfg["training"]["epochs"] -= 1
 
+    # the performer's probability floor shapes only its playing: the notes are played again,
+    # the performer is not trained again
+    floor = cfg["notes"]["performer"]["probability_floor"]
+    cfg["notes"]["performer"]["probability_floor"] = floor + 0.001
+    write_config(tmp_path, cfg)
+    assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == {
+        "perform_notes",
+        "compute_metrics",
+        "samples",
+    }
+    cfg["notes"]["performer"]["probability_floor"] = floor
+
     cfg["datasets"]["beethoven"]["composers"] = ["Beethoven", "Mozart"]
     write_config(tmp_path, cfg)
     plan = planned_rules(snakemake(tmp_path, "-n", "results/samples"))

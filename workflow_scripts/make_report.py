@@ -286,6 +286,7 @@ def collect(
                     "model": model,
                     "architecture": record.architecture,
                     "temperature": record.temperature,
+                    "probability_floor": record.probability_floor,
                     "real_time_factor": record.real_time_factor,
                     **extra,
                 }

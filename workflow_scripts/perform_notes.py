@@ -42,6 +42,7 @@ def perform_all(
     frame_seconds: float,
     held_out_seconds: float,
     temperature: float,
+    probability_floor: float,
     output_rate: int,
     seed: int,
     out_dir: str,
@@ -87,6 +88,7 @@ def perform_all(
         temperature,
         seed,
         bar.update,
+        probability_floor,
     )
     wall = time.time() - started
     bar.close()
@@ -130,6 +132,7 @@ def perform_all(
     record = GenerationRecord(
         architecture="composer + performer",
         temperature=float(temperature),
+        probability_floor=float(probability_floor),
         batch=len(jobs),
         wall_seconds=round(wall, 2),
         samples_per_second=round(made / wall, 1),
@@ -158,6 +161,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
         float(snakemake.params.frame_seconds),
         float(snakemake.params.held_out_seconds),
         float(snakemake.params.temperature),
+        float(snakemake.params.probability_floor),
         int(snakemake.params.sample_rate),
         int(snakemake.params.seed),
         os.path.dirname(snakemake.output.info),
