@@ -221,18 +221,14 @@ def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, 
         _save(trainer, latest)
         state_path.write_text(json.dumps(state))  # last: a kill before it repeats this epoch
         if state["wait"] >= patience:
-            log.info(
-                "no better validation result for %d epochs: stopping, back to the best weights", patience
-            )
-            trainer.load_weights(str(best_path))
+            log.info("no better validation result for %d epochs: stopping", patience)
             break
-    else:
-        if best_path.exists():
-            if judge is None:
-                log.info("keeping the epoch with the lowest val_loss (%.4f)", -state["best_score"])
-            else:
-                log.info("keeping the best-judged epoch's weights (val_score %.4f)", state["best_score"])
-            trainer.load_weights(str(best_path))
+    if best_path.exists():  # the result is the best epoch, however training ended
+        if judge is None:
+            log.info("keeping the epoch with the lowest val_loss (%.4f)", -state["best_score"])
+        else:
+            log.info("keeping the best-judged epoch's weights (val_score %.4f)", state["best_score"])
+        trainer.load_weights(str(best_path))
     return final_history(history_csv), time.time() - started, resumed
 
 
