@@ -148,6 +148,8 @@ class WaveNet:
         q = spec.quantization_channels
         rf = spec.receptive_field
         levels = mulaw_decode(np.arange(q), q)
+        target = header.audio(windows[:, header.target_offset :])
+        last = header.audio(windows[:, header.target_offset - 1 : -1])
         nll_nats, squared_error, counts = 0.0, 0.0, np.zeros(q)
         for first in range(0, len(windows), batch_windows):
             part = windows[first : first + batch_windows]
@@ -157,11 +159,9 @@ class WaveNet:
             log_probs = np.asarray(keras.ops.log_softmax(logits, axis=-1), dtype=np.float64)
             nll_nats -= float(np.take_along_axis(log_probs, codes[..., None], axis=-1).sum())
             expected = np.exp(log_probs) @ levels
-            squared_error += float(((expected - header.audio(part[:, header.target_offset :])) ** 2).sum())
+            squared_error += float(((expected - target[first : first + batch_windows]) ** 2).sum())
             counts += np.bincount(codes.ravel(), minlength=q)
         samples = counts.sum()
-        target = header.audio(windows[:, header.target_offset :])
-        last = header.audio(windows[:, header.target_offset - 1 : -1])
         marginal_bits = float(-(counts @ np.log2((counts + 1.0) / (counts + 1.0).sum())) / samples)
         return [
             score("nll_bits_per_sample", "model", nll_nats / samples / math.log(2)),
