@@ -130,12 +130,38 @@ def perform(
     progress=None,
     floor: float = 0.0,
 ) -> list[np.ndarray]:
-    """Audio at the performer's rate for each note table, all sequences sampled together,
-    starting from silence (floor: see IncrementalWaveNet.sample)."""
+    """Audio at the performer's rate for each note table, starting from silence (floor: see
+    IncrementalWaveNet.sample). Pieces of one length are sampled together, one batch per length
+    (shortest first, seeds seed, seed + 1, ...): a batch runs as long as its longest row, so a
+    10-second passage batched with a 2-minute piece would cost 2 minutes."""
+    audio: list[np.ndarray] = [np.empty(0, np.float32)] * len(pieces)
+    for offset, length in enumerate(sorted(set(seconds))):
+        rows = [i for i, s in enumerate(seconds) if s == length]
+        ids = None if condition_ids is None else np.asarray(condition_ids)[rows]
+        played = _perform_together(
+            model,
+            spec,
+            settings,
+            [pieces[i] for i in rows],
+            length,
+            ids,
+            temperature,
+            seed + offset,
+            progress,
+            floor,
+        )
+        for i, sound in zip(rows, played):
+            audio[i] = sound
+    return audio
+
+
+def _perform_together(
+    model, spec, settings, pieces, seconds, condition_ids, temperature, seed, progress, floor
+):
     from models.wavenet import IncrementalWaveNet, WaveNetWeights
 
     rate = settings.sample_rate
-    longest = int(round(max(seconds) * rate))
+    longest = int(round(seconds * rate))
     frames = longest // settings.frame_samples + 1
     rolls = np.stack([piano_roll(n, frames, settings.frame_seconds, settings.onset_frames) for n in pieces])
     sampler = IncrementalWaveNet(WaveNetWeights(model, spec), len(pieces), seed, condition_ids, rolls)
@@ -147,5 +173,4 @@ def perform(
         codes.append(sampler.sample(step, temperature, floor))
         if progress is not None:
             progress(step * len(pieces))
-    audio = mulaw_decode(np.concatenate(codes, axis=1), spec.quantization_channels)
-    return [audio[i, : int(round(s * rate))] for i, s in enumerate(seconds)]
+    return list(mulaw_decode(np.concatenate(codes, axis=1), spec.quantization_channels))

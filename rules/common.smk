@@ -64,6 +64,7 @@ except SonataError as error:
 EMBEDDED_PIECES = {int(p["id"]): p for p in config["corpus"]["embedded"]["pieces"]}
 MODELS = list(config["models"])
 DURATIONS = [f"{d:g}s" for d in config["generation"]["durations"]]
+PASSAGES = list(range(1, config["notes"]["held_out_passages"] + 1))
 EMBEDDED = config["corpus"]["source"] == "embedded"
 METADATA = (
     f"{EMBEDDED_ROOT}/musicnet_metadata.csv"
@@ -162,9 +163,11 @@ def get_generated_pieces(wildcards):
             {
                 "model": role,
                 "seconds": held,
-                "file": f"{performed}/{name}.wav",
-                "notes": f"{performed}/held_out.csv",
+                "passage": number,
+                "file": f"{performed}/held_out_{number}{suffix}.wav",
+                "notes": f"{performed}/held_out_{number}.csv",
             }
-            for role, name in ((HELD_OUT, "held_out"), (REAL_PASSAGE, "held_out_real"))
+            for number in PASSAGES
+            for role, suffix in ((HELD_OUT, ""), (REAL_PASSAGE, "_real"))
         ]
     )

@@ -154,9 +154,11 @@ rule perform_notes:
         pieces=expand(
             "results/performed/{{dataset}}/{duration}.wav", duration=DURATIONS
         ),
-        held_out="results/performed/{dataset}/held_out.wav",
-        real="results/performed/{dataset}/held_out_real.wav",
-        passage="results/performed/{dataset}/held_out.csv",
+        held_out=expand(
+            "results/performed/{{dataset}}/held_out_{number}{kind}",
+            number=PASSAGES,
+            kind=[".wav", "_real.wav", ".csv"],
+        ),
         info="results/performed/{dataset}/generation.json",
     log:
         "logs/perform_notes/{dataset}.log",
@@ -171,6 +173,7 @@ rule perform_notes:
     params:
         frame_seconds=config["notes"]["frame_seconds"],
         held_out_seconds=config["notes"]["held_out_seconds"],
+        held_out_passages=config["notes"]["held_out_passages"],
         temperature=config["notes"]["performer"]["temperature"],
         probability_floor=config["notes"]["performer"]["probability_floor"],
         sample_rate=config["audio"]["sample_rate"],

@@ -292,11 +292,14 @@ def pitch_classes_at(notes: pd.DataFrame, times: np.ndarray) -> np.ndarray:
 
 
 def excerpt(notes: pd.DataFrame, start: float, seconds: float) -> pd.DataFrame:
-    """The notes sounding in [start, start + seconds), moved to begin at 0 and cut to fit."""
+    """The notes sounding in [start, start + seconds), moved to begin at 0 and cut to fit. A note
+    left with under one label sample (1 / 44,100 s) inside is dropped: as labels it would end
+    where it starts, which MusicNet's format (and read_labels) refuses."""
     passage = notes[(notes["offset"] > start) & (notes["onset"] < start + seconds)].copy()
     passage["onset"] = (passage["onset"] - start).clip(lower=0.0)
     passage["offset"] = (passage["offset"] - start).clip(upper=seconds)
-    return passage.reset_index(drop=True)
+    kept = np.rint(passage["offset"] * LABEL_RATE) > np.rint(passage["onset"] * LABEL_RATE)
+    return passage[kept].reset_index(drop=True)
 
 
 def passage_start(notes: pd.DataFrame, seconds: float, where: float = 1 / 3) -> float:
@@ -304,3 +307,15 @@ def passage_start(notes: pd.DataFrame, seconds: float, where: float = 1 / 3) -> 
     when the recording is too short to hold it there)."""
     end = float(notes["offset"].max())
     return max(0.0, min(end * where, end - seconds))
+
+
+def spread_passages(tables: list[pd.DataFrame], count: int, seconds: float) -> list[tuple[int, float]]:
+    """(recording index, start) of `count` passages of `seconds`: the recordings taken in turn,
+    each one's passages spread evenly through it (one a third of the way in when it gives one,
+    two at a third and two thirds, ...), so that a mean over them is not one moment's luck."""
+    rounds = -(-count // len(tables)) if count else 0
+    places = []
+    for i in range(count):
+        k, turn = i % len(tables), i // len(tables)
+        places.append((k, passage_start(tables[k], seconds, (turn + 1) / (rounds + 1))))
+    return places

@@ -78,6 +78,13 @@ class GeneratedPiece(JsonRecord):
     ensemble: str
     role: str = ""  # notes route: which kind of piece (composed, held-out notes performed, real)
     notes: str = ""  # notes route: the label CSV of the notes the piece plays
+    passage: int = 0  # notes route: which held-out passage (1, 2, ...); 0 for other pieces
+
+
+def piece_label(model: str, seconds: float, passage: float = 0) -> str:
+    """How plots and tables name a piece: model and length, and which held-out passage."""
+    label = f"{model} {seconds:g}s"
+    return f"{label} #{int(passage)}" if passage == passage and passage else label  # NaN: none
 
 
 @dataclass(frozen=True)

@@ -161,3 +161,32 @@ def test_performer_incremental_equals_full_forward_pass_with_notes_per_frame(con
     # the notes matter: other notes, other logits
     other = model.predict([codes, 1 - notes] + inputs[2:], verbose=0)
     assert np.abs(other - full).max() > 1e-3
+
+
+def test_perform_samples_each_piece_only_for_its_own_length():
+    """Pieces of one length play together, and a short passage beside a long piece costs its own
+    length, not the long one's (the old single batch ran every row to the longest)."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from models.performer import PerformerSettings, perform
+    from sonata.notes import KEYS
+
+    spec = replace(
+        WAVENET, input_embedding=6, local_channels=2 * KEYS, frame_samples=20, conditioning_channels=5
+    )
+    keras.utils.set_random_seed(13)
+    model = build_wavenet(spec)
+    settings = PerformerSettings(sample_rate=2000, frame_seconds=0.01, onset_frames=2, window_frames=10)
+    notes = pd.DataFrame({"onset": [0.0, 0.05], "offset": [0.1, 0.2], "pitch": [60, 67], "program": [1, 1]})
+    lengths = [0.5, 0.1, 0.1, 0.5]
+    played = []
+    audio = perform(model, spec, settings, [notes] * 4, lengths, None, 1.0, 3, played.append)
+    assert [len(a) for a in audio] == [1000, 200, 200, 1000]
+    assert sum(played) == 2 * 1000 + 2 * 200  # samples drawn: each piece its own length
+    assert np.isfinite(np.concatenate(audio)).all()
+    assert not np.array_equal(audio[1], audio[2])  # rows of one batch are separate draws
+    again = perform(model, spec, settings, [notes] * 4, lengths, None, 1.0, 3)
+    for a, b in zip(audio, again):
+        np.testing.assert_array_equal(a, b)  # seeded

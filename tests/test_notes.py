@@ -6,6 +6,7 @@ from sonata import SonataError
 from sonata.notes import (
     KEYS,
     NoteVocabulary,
+    excerpt,
     labels_table,
     piano_roll,
     pitch_classes_at,
@@ -114,3 +115,23 @@ def test_a_label_row_with_extra_fields_names_the_file_and_line(tmp_path):
     )
     with pytest.raises(SonataError, match=r"extra.csv is not a readable CSV \(.*line 3, saw 8"):
         read_labels(str(path))
+
+
+def test_an_excerpt_writes_labels_that_read_back_even_when_a_note_barely_reaches_into_it(tmp_path):
+    """A note ending a microsecond after the passage starts would be a zero-length label row
+    (start_time == end_time), which read_labels refuses: the excerpt leaves it out."""
+    notes = pd.DataFrame(
+        {
+            "onset": [0.5, 1.0, 2.5],
+            "offset": [2.000001, 3.0, 2.9],
+            "pitch": [60, 64, 67],
+            "program": [1, 1, 1],
+        }
+    )
+    passage = excerpt(notes, 2.0, 1.0)
+    path = tmp_path / "passage.csv"
+    labels_table(passage).to_csv(path, index=False)
+    back = read_labels(str(path))
+    assert list(back["pitch"]) == [64, 67]
+    np.testing.assert_allclose(back["onset"], [0.0, 0.5], atol=1e-4)
+    np.testing.assert_allclose(back["offset"], [1.0, 0.9], atol=1e-4)

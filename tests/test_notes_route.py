@@ -8,6 +8,7 @@ from sonata.notes import labels_table, read_labels, read_midi
 from sonata.shards import NotesHeader, read_notes_shard, write_notes_shard
 from tests.test_note_analysis import melody, play
 from workflow_scripts.make_note_shards import note_shards
+from workflow_scripts.perform_notes import held_out_passages
 from workflow_scripts.train_performer import listening_passages, performer_recordings
 
 
@@ -76,6 +77,24 @@ def test_listening_passages_take_the_validation_recordings_in_turn_spread_throug
     # the first recording's two passages are different music (a third and two thirds in)
     assert not passages[0][0][["pitch"]].equals(passages[2][0][["pitch"]])
     assert listening_passages(rows, 0, 5.0) == []
+
+
+def test_held_out_passages_take_the_test_recordings_in_turn_spread_through_each(tmp_path):
+    path = str(tmp_path / "test.h5")
+    header = NotesHeader("d", "test", (7, 8), ("C", "D"), ("Solo Piano", "Trio"), ("7.wav", "8.wav"))
+    tables = [melody(30.0, 7), melody(30.0, 8)]
+    write_notes_shard(path, header, tables)
+    passages = held_out_passages(path, 5.0, 3)
+    assert [(w["id"], w["ensemble"], w["wav"]) for w, _ in passages] == [
+        (7, "Solo Piano", "7.wav"),
+        (8, "Trio", "8.wav"),
+        (7, "Solo Piano", "7.wav"),
+    ]
+    ends = [float(t["offset"].max()) for t in tables]
+    # two rounds over two recordings: a third and two thirds of the way in
+    assert [w["start"] for w, _ in passages] == pytest.approx([ends[0] / 3, ends[1] / 3, ends[0] * 2 / 3])
+    for _, notes in passages:
+        assert len(notes) and notes["onset"].min() >= 0 and notes["offset"].max() <= 5.0
 
 
 def test_seeded_batches_are_the_same_stream_on_every_run():

@@ -107,6 +107,11 @@ def slurm_run(tmp_path_factory, slurm_cluster):
     workdir = tmp_path_factory.mktemp("slurm")
     cfg = tiny_config()
     cfg["datasets"] = {"piano": cfg["datasets"]["piano"]}
+    # only the pieces the piano dataset selects: fewer jobs, each paying SLURM's start-up
+    cfg["corpus"]["embedded"]["pieces"] = [
+        p for p in cfg["corpus"]["embedded"]["pieces"] if p["ensemble"] == "Solo Piano"
+    ]
+    cfg["notes"]["held_out_passages"] = 1
     cfg["models"] = {"seq2seq": cfg["models"]["seq2seq"]}
     cfg["generation"]["durations"] = [1]
     write_config(workdir, cfg)

@@ -131,7 +131,8 @@ def test_training_killed_mid_run_resumes_from_its_checkpoint(tmp_path):
     assert card.epochs_run == TRAINING["epochs"]
     assert not (tmp_path / "work" / "backup").exists()
     assert final["val_loss"].iloc[-1] < final["val_loss"].iloc[0]
-    # the resumed run continued the data order too: it ends with an uninterrupted run's weights
+    # the resumed run continued the data order too: it ends with an uninterrupted run's weights.
+    # Two processes given identical inputs and seed, bit for bit: this is also the determinism test
     uninterrupted = launch(tmp_path, rows, run="u")
     output, _ = uninterrupted.communicate(timeout=300)
     assert uninterrupted.returncode == 0, output
@@ -149,20 +150,6 @@ def weight_arrays(path):
     with h5py.File(path) as h5:
         h5.visititems(lambda name, obj: found.append(obj[()]) if isinstance(obj, h5py.Dataset) else None)
     return found
-
-
-def test_identical_inputs_and_seed_train_identical_weights(tmp_path):
-    rows = make_shards(tmp_path, WindowScheme("a", 32, 32, 32, 32))
-    short = dict(TRAINING, epochs=2, steps_per_epoch=10)
-    for run in ("1", "2"):
-        process = launch(tmp_path, rows, run, short)
-        output, _ = process.communicate(timeout=300)
-        assert process.returncode == 0, output
-
-    weights = [weight_arrays(tmp_path / f"out{run}" / "model.weights.h5") for run in ("1", "2")]
-    assert len(weights[0]) > 0
-    for a, b in zip(*weights):
-        np.testing.assert_array_equal(a, b)
 
 
 def test_wavenet_trains_with_composer_conditioning_from_shard_attributes(tmp_path):

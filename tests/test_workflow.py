@@ -38,9 +38,18 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     samples = tmp_path / "results" / "samples"
     index = pd.read_csv(samples / "index.csv")
     durations = len(cfg["generation"]["durations"])
-    # raw-audio models and the notes route's composed pieces at every duration, plus the held-out
-    # notes performed and the real passage they come from
-    assert len(index) == len(cfg["datasets"]) * ((len(cfg["models"]) + 1) * durations + 2)
+    # raw-audio models and the notes route's composed pieces at every duration, plus each held-out
+    # passage's notes performed and the real passage they come from, one row per file
+    passages = cfg["notes"]["held_out_passages"]
+    assert passages > 1
+    assert len(index) == len(cfg["datasets"]) * ((len(cfg["models"]) + 1) * durations + 2 * passages)
+    held_out = index[index["model"] == "performer (held-out notes)"]
+    assert sorted(held_out["passage"]) == sorted(list(range(1, passages + 1)) * len(cfg["datasets"]))
+    assert held_out["score_following"].nunique() == len(held_out)  # each passage scored on its own
+    real = index[index["model"] == "real (held-out passage)"]
+    assert sorted(zip(held_out["prime_id"], held_out["prime_start_sample"])) == sorted(
+        zip(real["prime_id"], real["prime_start_sample"])
+    )  # each performed passage sits beside the real audio of the same place
     for row in index.itertuples():
         info = sf.info(str(samples / row.file))
         assert info.samplerate == cfg["audio"]["sample_rate"] and info.channels == 1

@@ -12,7 +12,7 @@ import pandas as pd
 from sonata.analysis import rms_curve
 from sonata.audio import read_audio, read_segment, write_wav
 from sonata.notes import read_labels
-from sonata.records import GenerationRecord
+from sonata.records import GenerationRecord, piece_label
 
 log = logging.getLogger("sonata.report")
 
@@ -121,9 +121,10 @@ MUSICALITY = {
 def plot_musicality(metrics: pd.DataFrame, title: str, path: Path) -> None:
     """Does it sound, does it hold notes, does it move: pieces beside silence, noise and real audio."""
     plt = _pyplot()
+    passages = metrics["passage"] if "passage" in metrics else [0] * len(metrics)
     rows = metrics.assign(
         sounding=1.0 - metrics["silent_fraction"],
-        label=[f"{m} {s:g}s" for m, s in zip(metrics["model"], metrics["seconds"])],
+        label=[piece_label(m, s, n) for m, s, n in zip(metrics["model"], metrics["seconds"], passages)],
     ).iloc[::-1]
     colours = ["#1f4e79" if kind == "generated" else "#bbbbbb" for kind in rows["kind"]]
     fig, axes = plt.subplots(1, 3, figsize=(10, 0.3 * len(rows) + 1.2), sharey=True)
@@ -223,12 +224,13 @@ def build_report(
         for piece in [p for p in pieces if p["dataset"] == dataset]:
             audio, rate = read_audio(out / piece["file"])
             png = plots / (piece["file"].replace("/", "_").replace(".wav", ".png"))
-            title = f"{dataset} / {piece['model']} / {piece['seconds']:g} s"
+            label = piece_label(piece["model"], piece["seconds"], piece.get("passage", 0))
+            title = f"{dataset} / {label}"
             if piece.get("notes"):
                 plot_notes_piece(audio, rate, read_labels(out / piece["notes"]), title, png)
             else:
                 plot_piece(audio, rate, title, png)
-            curves[f"{piece['model']} {piece['seconds']:g}s"] = rms_curve(audio, int(frame_seconds * rate))
+            curves[label] = rms_curve(audio, int(frame_seconds * rate))
             section["pieces"].append(
                 {
                     **piece,
@@ -297,9 +299,15 @@ def collect(
     evaluation = pd.concat([pd.read_csv(p) for p in inputs.evaluation], ignore_index=True)
     index = pd.DataFrame(pieces)
     generated = metrics[metrics["kind"] == "generated"].drop(
-        columns=["kind", "file", "notes"], errors="ignore"
+        columns=["kind", "notes", "passage"], errors="ignore"
     )
-    index = index.merge(generated, on=["dataset", "model", "seconds"], how="left")
+    # a piece is its file: several held-out passages share their model and length
+    generated = generated.assign(name=generated.pop("file").map(lambda f: Path(f).name))
+    index = (
+        index.assign(name=index["file"].map(lambda f: Path(f).name))
+        .merge(generated, on=["dataset", "model", "seconds", "name"], how="left")
+        .drop(columns="name")
+    )
     index.to_csv(out / "index.csv", index=False)
     metrics.to_csv(out / "metrics.csv", index=False)
     metrics.to_parquet(out / "metrics.parquet", index=False)

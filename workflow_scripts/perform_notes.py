@@ -1,5 +1,5 @@
-"""Perform notes with the shared performer: a dataset's composed pieces, and held-out notes
-beside the real audio of the same passage."""
+"""Perform notes with the shared performer: a dataset's composed pieces, and passages of
+held-out notes, each beside the real audio of the same passage."""
 
 import json
 import logging
@@ -13,25 +13,29 @@ from tqdm import tqdm
 
 from sonata.audio import atomic_path, interpolate, read_audio, write_wav
 from sonata.logs import terminal
-from sonata.notes import excerpt, labels_table, passage_start, read_labels
+from sonata.notes import excerpt, labels_table, read_labels, spread_passages
 from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE, GeneratedPiece, GenerationRecord
 from sonata.shards import read_notes_shard
 
 log = logging.getLogger("sonata.perform")
 
 
-def held_out_passage(test_path: str, seconds: float) -> tuple[dict, pd.DataFrame]:
-    """The first test recording's notes from a third of the way in, `seconds` long, shifted to 0."""
+def held_out_passages(test_path: str, seconds: float, count: int) -> list[tuple[dict, pd.DataFrame]]:
+    """`count` passages of the test recordings' notes, `seconds` long and shifted to 0: the
+    recordings in turn, each one's passages spread through it (the first a third of the way into
+    the first recording)."""
     header, tables = read_notes_shard(test_path)
-    start = passage_start(tables[0], seconds)
-    where = {
-        "id": header.source_ids[0],
-        "wav": header.wavs[0],
-        "start": start,
-        "composer": header.composers[0],
-        "ensemble": header.ensembles[0],
-    }
-    return where, excerpt(tables[0], start, seconds)
+    chosen = []
+    for k, start in spread_passages(tables, count, seconds):
+        where = {
+            "id": header.source_ids[k],
+            "wav": header.wavs[k],
+            "start": start,
+            "composer": header.composers[k],
+            "ensemble": header.ensembles[k],
+        }
+        chosen.append((where, excerpt(tables[k], start, seconds)))
+    return chosen
 
 
 def perform_all(
@@ -41,6 +45,7 @@ def perform_all(
     test_path: str,
     frame_seconds: float,
     held_out_seconds: float,
+    held_out_count: int,
     temperature: float,
     probability_floor: float,
     output_rate: int,
@@ -60,17 +65,19 @@ def perform_all(
     )
     composition = json.loads(open(composition_path).read())
     jobs = [(COMPOSED, p["seconds"], read_labels(p["labels"]), p) for p in composition["pieces"]]
-    where, passage = held_out_passage(test_path, held_out_seconds)
-    passage_labels = os.path.join(out_dir, "held_out.csv")
-    with atomic_path(passage_labels, suffix=".csv") as tmp:
-        labels_table(passage).to_csv(tmp, index=False)
-    jobs.append((HELD_OUT, held_out_seconds, passage, {**where, "labels": passage_labels}))
+    passages = held_out_passages(test_path, held_out_seconds, held_out_count)
+    for number, (where, passage) in enumerate(passages, start=1):
+        where["labels"] = os.path.join(out_dir, f"held_out_{number}.csv")
+        with atomic_path(where["labels"], suffix=".csv") as tmp:
+            labels_table(passage).to_csv(tmp, index=False)
+        jobs.append((HELD_OUT, held_out_seconds, passage, {**where, "number": number}))
     keys = card.model.get("condition_on") or []
     names = [" / ".join(str(info[k]) for k in keys) for _, _, _, info in jobs]
     ids = np.array([card.conditions.index(n) if n in card.conditions else 0 for n in names]) if keys else None
     seconds = [s for _, s, _, _ in jobs]
+    made = sum(int(round(s * settings.sample_rate)) for s in seconds)  # each piece its own length
     bar = tqdm(
-        total=int(max(seconds) * settings.sample_rate) * len(jobs),
+        total=made,
         unit="sample",
         unit_scale=True,
         file=terminal(),
@@ -95,7 +102,7 @@ def perform_all(
     factor = output_rate // settings.sample_rate
     pieces = []
     for (role, length, _, info), sound in zip(jobs, audio):
-        name = "held_out.wav" if role == HELD_OUT else f"{length:g}s.wav"
+        name = f"held_out_{info['number']}.wav" if role == HELD_OUT else f"{length:g}s.wav"
         path = os.path.join(out_dir, name)
         write_wav(path, interpolate(sound, factor), output_rate)
         pieces.append(
@@ -103,37 +110,39 @@ def perform_all(
                 path,
                 float(length),
                 int(info.get("prime_id", info.get("id"))),
-                0,
+                int(info.get("start", 0) * output_rate),  # a held-out passage: where it begins
                 0,
                 info["composer"],
                 info["ensemble"],
                 role,
                 info["labels"],
+                info.get("number", 0),
             )
         )
-    real, rate = read_audio(where["wav"])
-    start = int(where["start"] * rate)
-    real_path = os.path.join(out_dir, "held_out_real.wav")
-    write_wav(real_path, real[start : start + int(held_out_seconds * rate)], rate)
-    pieces.append(
-        GeneratedPiece(
-            real_path,
-            float(held_out_seconds),
-            int(where["id"]),
-            start,
-            0,
-            where["composer"],
-            where["ensemble"],
-            REAL_PASSAGE,
-            passage_labels,
+    for number, (where, _) in enumerate(passages, start=1):
+        real, rate = read_audio(where["wav"])
+        start = int(where["start"] * rate)
+        real_path = os.path.join(out_dir, f"held_out_{number}_real.wav")
+        write_wav(real_path, real[start : start + int(held_out_seconds * rate)], rate)
+        pieces.append(
+            GeneratedPiece(
+                real_path,
+                float(held_out_seconds),
+                int(where["id"]),
+                start,
+                0,
+                where["composer"],
+                where["ensemble"],
+                REAL_PASSAGE,
+                where["labels"],
+                number,
+            )
         )
-    )
-    made = int(max(seconds) * settings.sample_rate) * len(jobs)
     record = GenerationRecord(
         architecture="composer + performer",
         temperature=float(temperature),
         probability_floor=float(probability_floor),
-        batch=len(jobs),
+        batch=max(seconds.count(s) for s in seconds),  # pieces of one length play together
         wall_seconds=round(wall, 2),
         samples_per_second=round(made / wall, 1),
         real_time_factor=round(made / settings.sample_rate / wall, 4),
@@ -160,6 +169,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
         snakemake.input.test,
         float(snakemake.params.frame_seconds),
         float(snakemake.params.held_out_seconds),
+        int(snakemake.params.held_out_passages),
         float(snakemake.params.temperature),
         float(snakemake.params.probability_floor),
         int(snakemake.params.sample_rate),

@@ -47,15 +47,10 @@ def performer_recordings(shards: dict[str, list[str]]) -> dict[str, list[tuple]]
 def listening_passages(rows: list[tuple], count: int, seconds: float) -> list[tuple]:
     """`count` (notes, row) excerpts of `seconds` from the validation recordings, taken in turn,
     each recording's excerpts spread evenly through it."""
-    from sonata.notes import excerpt, passage_start
+    from sonata.notes import excerpt, spread_passages
 
-    rounds = -(-count // len(rows)) if count else 0
-    chosen = []
-    for i in range(count):
-        row = rows[i % len(rows)]
-        start = passage_start(row[1], seconds, (i // len(rows) + 1) / (rounds + 1))
-        chosen.append((excerpt(row[1], start, seconds), row))
-    return chosen
+    places = spread_passages([row[1] for row in rows], count, seconds)
+    return [(excerpt(rows[k][1], start, seconds), rows[k]) for k, start in places]
 
 
 def listening_test(model, spec, settings, passages, condition_ids, seconds, temperature, seed, listening):
