@@ -98,14 +98,21 @@ def plot_training(histories: dict[str, pd.DataFrame], title: str, path: Path) ->
 
 def plot_rms(curves: dict[str, np.ndarray], frame_seconds: float, title: str, path: Path) -> None:
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 3.2))
-    for name, curve in curves.items():
-        ax.plot(np.arange(len(curve)) * frame_seconds, 20 * np.log10(curve + 1e-6), label=name, linewidth=0.8)
+    fig, ax = plt.subplots(figsize=(11, 3.2))
+    colours = plt.get_cmap("tab20").colors  # more curves than the default cycle's 10 colours
+    for (name, curve), colour in zip(curves.items(), colours * 2):
+        ax.plot(
+            np.arange(len(curve)) * frame_seconds,
+            20 * np.log10(curve + 1e-6),
+            label=name,
+            linewidth=0.8,
+            color=colour,
+        )
     ax.set_xlabel("seconds")
     ax.set_ylabel("RMS (dBFS)")
     ax.set_ylim(-80, 0)
     ax.set_title(title)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside, not over, the curves
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -230,7 +237,8 @@ def build_report(
                 plot_notes_piece(audio, rate, read_labels(out / piece["notes"]), title, png)
             else:
                 plot_piece(audio, rate, title, png)
-            curves[label] = rms_curve(audio, int(frame_seconds * rate))
+            if piece.get("passage", 0) <= 1:  # one held-out passage and its real one: enough to compare
+                curves[label] = rms_curve(audio, int(frame_seconds * rate))
             section["pieces"].append(
                 {
                     **piece,
