@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from sonata.audio import atomic_path, interpolate, read_audio, write_wav
+from sonata.audio import atomic_path, interpolate, read_segment, write_wav
 from sonata.logs import terminal
 from sonata.notes import excerpt, labels_table, read_labels, spread_passages
 from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE, GeneratedPiece, GenerationRecord
@@ -120,10 +120,10 @@ def perform_all(
             )
         )
     for number, (where, _) in enumerate(passages, start=1):
-        real, rate = read_audio(where["wav"])
-        start = int(where["start"] * rate)
+        start = int(where["start"] * output_rate)  # the converted audio is at the output rate
         real_path = os.path.join(out_dir, f"held_out_{number}_real.wav")
-        write_wav(real_path, real[start : start + int(held_out_seconds * rate)], rate)
+        real = read_segment(where["wav"], start, int(held_out_seconds * output_rate))
+        write_wav(real_path, real, output_rate)
         pieces.append(
             GeneratedPiece(
                 real_path,
