@@ -122,3 +122,27 @@ def test_chroma_change_of_audio_too_short_to_move_is_not_computable():
     assert np.isnan(stats["chroma_change"])  # one segment: not "a drone" (was 0.0)
     silence = describe(np.zeros(4 * RATE, np.float32), RATE, power_spectrum(one_second, 2048), CFG)
     assert silence["chroma_change"] == 0.0  # long enough, and nothing moves
+
+
+def test_real_held_out_passages_are_real_not_generated(tmp_path):
+    """The real audio beside each performed passage is its ceiling: the report greys it."""
+    import pandas as pd
+    import soundfile as sf
+
+    from sonata.records import HELD_OUT, REAL_PASSAGE
+    from workflow_scripts.compute_metrics import compute
+
+    rows = []
+    for split, freq in (("test", 440), ("validation", 330)):
+        path = tmp_path / f"{split}.wav"
+        sf.write(str(path), sine(freq, 2.0), RATE, subtype="PCM_16")
+        rows.append({"split": split, "wav": str(path), "sample_rate": RATE})
+    pieces = []
+    for role, freq in ((HELD_OUT, 220), (REAL_PASSAGE, 262)):
+        path = tmp_path / f"{freq}.wav"
+        sf.write(str(path), sine(freq, 1.0), RATE, subtype="PCM_16")
+        pieces.append({"model": role, "seconds": 1.0, "passage": 1, "file": str(path)})
+    table = compute(pd.DataFrame(rows), pieces, CFG, seed=0)
+    kinds = dict(zip(table["model"], table["kind"]))
+    assert kinds[HELD_OUT] == "generated" and kinds[REAL_PASSAGE] == "real"
+    assert kinds["noise"] == "baseline"

@@ -58,6 +58,7 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     metrics = pd.read_csv(samples / "metrics.csv")
     assert {"silence", "noise", "real (validation audio)"} <= set(metrics["model"])
     assert metrics.loc[metrics["model"] == "silence", "silent_fraction"].eq(1.0).all()
+    assert set(metrics.loc[metrics["model"] == "real (held-out passage)", "kind"]) == {"real"}
     # the rendered corpus holds notes: its real audio is tonal where noise is not
     assert (metrics.loc[metrics["model"] == "real (validation audio)", "tonal_fraction"] > 0.6).all()
     assert (metrics.loc[metrics["model"] == "noise", "tonal_fraction"] < 0.1).all()

@@ -8,7 +8,7 @@ import pandas as pd
 from sonata.analysis import describe, note_statistics, power_spectrum, random_notes_like, score_following
 from sonata.audio import atomic_path, read_audio
 from sonata.notes import read_labels
-from sonata.records import COMPOSED
+from sonata.records import COMPOSED, REAL_PASSAGE
 from sonata.shards import read_notes_shard
 
 log = logging.getLogger("sonata.metrics")
@@ -25,7 +25,11 @@ def real_segment(rows: list[dict], n: int) -> np.ndarray:
 
 
 def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed: int) -> pd.DataFrame:
-    """One row per generated piece and per baseline (silence, noise, real validation audio)."""
+    """One row per piece and per baseline (silence, noise, real validation audio).
+
+    kind: "generated" for what a model made, "real" for a real held-out passage (the ceiling its
+    performed notes stand beside), "baseline" for the yardsticks.
+    """
     fft_size = int(metrics_cfg["fft_size"])
     test = manifest[manifest["split"] == "test"].to_dict("records")
     validation = manifest[manifest["split"] == "validation"].to_dict("records")
@@ -38,7 +42,8 @@ def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed:
     for piece in pieces:
         audio, piece_rate = read_audio(piece["file"])
         assert piece_rate == rate, f"{piece['file']} has {piece_rate} Hz, reference {rate} Hz"
-        row = {**piece, "kind": "generated", **describe(audio, rate, reference, metrics_cfg)}
+        kind = "real" if piece["model"] == REAL_PASSAGE else "generated"
+        row = {**piece, "kind": kind, **describe(audio, rate, reference, metrics_cfg)}
         if piece.get("notes"):  # does the sound play the notes it was made from?
             row["score_following"] = score_following(
                 audio,

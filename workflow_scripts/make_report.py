@@ -143,7 +143,7 @@ def plot_musicality(metrics: pd.DataFrame, title: str, path: Path) -> None:
         ax.set_title(name, fontsize=9)
         ax.set_xlim(0, 1)
         ax.tick_params(labelsize=7)
-    fig.suptitle(f"{title} (blue: generated, grey: baselines)", fontsize=10)
+    fig.suptitle(f"{title} (blue: generated, grey: real audio and baselines)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -306,14 +306,14 @@ def collect(
         metrics["notes"] = metrics["notes"].map(lambda n: Path(n).name if isinstance(n, str) else n)
     evaluation = pd.concat([pd.read_csv(p) for p in inputs.evaluation], ignore_index=True)
     index = pd.DataFrame(pieces)
-    generated = metrics[metrics["kind"] == "generated"].drop(
+    per_piece = metrics[metrics["kind"].isin(["generated", "real"])].drop(
         columns=["kind", "notes", "passage"], errors="ignore"
     )
     # a piece is its file: several held-out passages share their model and length
-    generated = generated.assign(name=generated.pop("file").map(lambda f: Path(f).name))
+    per_piece = per_piece.assign(name=per_piece.pop("file").map(lambda f: Path(f).name))
     index = (
         index.assign(name=index["file"].map(lambda f: Path(f).name))
-        .merge(generated, on=["dataset", "model", "seconds", "name"], how="left")
+        .merge(per_piece, on=["dataset", "model", "seconds", "name"], how="left")
         .drop(columns="name")
     )
     index.to_csv(out / "index.csv", index=False)
