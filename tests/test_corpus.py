@@ -73,6 +73,22 @@ def test_piece_renders_to_mp3_with_musicnet_labels_and_metadata(tmp_path):
     assert table.loc[0, "ensemble"] == "Wind Quartet"
 
 
+def test_labels_count_44100_samples_a_second_whatever_the_render_rate(tmp_path):
+    """MusicNet's label times are samples at 44.1 kHz; read_labels divides by that, always."""
+    build_piece(
+        chorale_piece(),
+        WIND_QUARTET,
+        render_settings(max_seconds=3, render_rate=22050),
+        str(tmp_path / "9012.mp3"),
+        str(tmp_path / "9012.csv"),
+    )
+    assert sf.info(str(tmp_path / "9012.mp3")).samplerate == 22050
+    labels = pd.read_csv(tmp_path / "9012.csv")
+    qpm = chorale_piece()["qpm"]
+    row = labels.iloc[len(labels) // 2]
+    assert row["start_time"] == round(row["start_beat"] * 60 / qpm * 44100)
+
+
 def test_midi_uses_480_ticks_the_parts_programs_and_the_tempo(tmp_path):
     events, marks = score_notes("bach/bwv66.6.mxl", WIND_QUARTET, render_settings())
     write_midi(events[:40], tempo_map(marks, 76), tmp_path / "x.mid")

@@ -21,6 +21,7 @@ from sonata import SonataError
 from sonata.audio import atomic_path
 from sonata.catalog import LABEL_COLUMNS, embedded_metadata_row
 from sonata.instruments import fit_to_range
+from sonata.notes import LABEL_RATE
 
 TICKS_PER_QUARTER = 480
 ACCENTS = {"sf", "sfz", "sffz", "fz", "rf", "rfz", "sfp", "fp", "sfzp"}
@@ -347,12 +348,13 @@ def write_midi(events: list[NoteEvent], tempo: TempoMap, path: Path) -> None:
     midi.save(str(path))
 
 
-def labels_table(events: list[NoteEvent], tempo: TempoMap, rate: int) -> pd.DataFrame:
-    """MusicNet label rows: times in samples at `rate`, beats in quarter notes."""
+def event_labels(events: list[NoteEvent], tempo: TempoMap) -> pd.DataFrame:
+    """MusicNet label rows: times in samples at 44.1 kHz (MusicNet's label rate, whatever the
+    audio's rate), beats in quarter notes."""
     rows = [
         {
-            "start_time": round(tempo.seconds(e.start_quarters) * rate),
-            "end_time": round(tempo.seconds(e.end_quarters) * rate),
+            "start_time": round(tempo.seconds(e.start_quarters) * LABEL_RATE),
+            "end_time": round(tempo.seconds(e.end_quarters) * LABEL_RATE),
             "instrument": e.program,
             "note": e.pitch,
             "start_beat": e.start_quarters,
@@ -412,7 +414,7 @@ def build_piece(
         render(midi_path, render_cfg["soundfont"], rate, render_cfg["gain"], wav_path)
         seconds = to_mp3(wav_path, mp3_path, rate, render_cfg["mp3_bitrate"])
     with atomic_path(labels_path, suffix=".csv") as tmp:
-        labels_table(events, tempo, rate).to_csv(tmp, index=False)
+        event_labels(events, tempo).to_csv(tmp, index=False)
     velocities = [e.velocity for e in events]
     log.info(
         "piece %s (%s): %d notes, velocities %d-%d, %d tempo change(s), %.1f s -> %s",
