@@ -93,7 +93,12 @@ rule train_composer:
         runtime=120,
         gpu=GPUS,
     params:
-        composer=config["notes"]["composer"],
+        # sampling settings only shape composing: changing them must not retrain
+        composer={
+            k: v
+            for k, v in config["notes"]["composer"].items()
+            if k not in ("temperature", "top_p")
+        },
         frame_seconds=config["notes"]["frame_seconds"],
         training={
             **config["training"],

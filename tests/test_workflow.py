@@ -155,6 +155,17 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
         "samples",
     }
     cfg["notes"]["performer"]["probability_floor"] = floor
+    # likewise the composer's sampling settings: the notes are composed again, not learned again
+    sampling = {k: cfg["notes"]["composer"][k] for k in ("temperature", "top_p")}
+    cfg["notes"]["composer"].update({k: v - 0.05 for k, v in sampling.items()})
+    write_config(tmp_path, cfg)
+    assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == {
+        "compose_notes",
+        "perform_notes",
+        "compute_metrics",
+        "samples",
+    }
+    cfg["notes"]["composer"].update(sampling)
 
     cfg["datasets"]["beethoven"]["composers"] = ["Beethoven", "Mozart"]
     write_config(tmp_path, cfg)
