@@ -160,6 +160,8 @@ class NotesHeader:
     composers: tuple[str, ...]
     ensembles: tuple[str, ...]
     wavs: tuple[str, ...]  # each recording's converted audio, which its notes line up with
+    movements: tuple[str, ...]  # the movement each plays (the split's group: a quartet and its
+    # piano arrangement are one movement), so a model shared by datasets can keep them apart
 
 
 NOTE_FIELDS = {"onset": np.float64, "offset": np.float64, "pitch": np.int16, "program": np.int16}

@@ -27,6 +27,7 @@ def labelled_recordings(tmp_path, ids, seconds=6.0, rate=16000):
                 "ensemble": "Solo Piano",
                 "wav": str(wav),
                 "labels": str(labels),
+                "group": f"c | piece | movement {rid}",
                 "split": ["train", "train", "validation", "test"][i % 4],
             }
         )
@@ -41,16 +42,23 @@ def test_note_shards_hold_each_splits_labels_and_refuse_a_recording_without_one(
     assert (
         header.source_ids == (1, 2) and header.split == "train" and counts["train"] == sum(map(len, tables))
     )
+    assert header.movements == ("c | piece | movement 1", "c | piece | movement 2")
     pd.testing.assert_frame_equal(tables[1], read_labels(str(tmp_path / "2.csv")))
     manifest.loc[2, "labels"] = ""
     with pytest.raises(SonataError, match=r"recording\(s\) \[3\] have no label CSV"):
         note_shards(manifest, "d", outputs)
 
 
-def shard(tmp_path, name, split, ids):
+def shard(tmp_path, name, split, ids, movements=None):
     notes = melody(2.0, 0)
     header = NotesHeader(
-        name, split, tuple(ids), ("C",) * len(ids), ("E",) * len(ids), tuple(f"{i}.wav" for i in ids)
+        name,
+        split,
+        tuple(ids),
+        ("C",) * len(ids),
+        ("E",) * len(ids),
+        tuple(f"{i}.wav" for i in ids),
+        tuple(movements or (f"movement {i}" for i in ids)),
     )
     path = tmp_path / f"{name}_{split}.h5"
     write_notes_shard(str(path), header, [notes] * len(ids))
@@ -68,6 +76,23 @@ def test_the_shared_performer_never_trains_on_what_any_dataset_holds_out(tmp_pat
     assert [w for w, *_ in chosen["validation"]] == ["4.wav"]  # 6 is someone's test
 
 
+def test_the_shared_performer_never_trains_on_another_version_of_a_held_out_movement(tmp_path):
+    # dataset a holds the quartet (1) and its piano arrangement (2) of movement "m"; dataset b,
+    # piano only, validates on 2: the performer must not learn m from the quartet either. Likewise
+    # b tests on 5 ("n"), whose other version 4 a would validate on
+    shards = {
+        "train": [shard(tmp_path, "a", "train", [1, 2, 3], ["m", "m", "k"])],
+        "validation": [
+            shard(tmp_path, "a", "validation", [4], ["n"]),
+            shard(tmp_path, "b", "validation", [2], ["m"]),
+        ],
+        "test": [shard(tmp_path, "b", "test", [5], ["n"])],
+    }
+    chosen = performer_recordings(shards)
+    assert [w for w, *_ in chosen["train"]] == ["3.wav"]
+    assert [w for w, *_ in chosen["validation"]] == ["2.wav"]
+
+
 def test_listening_passages_take_the_validation_recordings_in_turn_spread_through_each():
     rows = [(f"{r}.wav", melody(30.0, r), "C", "Solo Piano") for r in (1, 2)]
     passages = listening_passages(rows, 4, 5.0)
@@ -81,7 +106,9 @@ def test_listening_passages_take_the_validation_recordings_in_turn_spread_throug
 
 def test_held_out_passages_take_the_test_recordings_in_turn_spread_through_each(tmp_path):
     path = str(tmp_path / "test.h5")
-    header = NotesHeader("d", "test", (7, 8), ("C", "D"), ("Solo Piano", "Trio"), ("7.wav", "8.wav"))
+    header = NotesHeader(
+        "d", "test", (7, 8), ("C", "D"), ("Solo Piano", "Trio"), ("7.wav", "8.wav"), ("m7", "m8")
+    )
     tables = [melody(30.0, 7), melody(30.0, 8)]
     write_notes_shard(path, header, tables)
     passages = held_out_passages(path, 5.0, 3)

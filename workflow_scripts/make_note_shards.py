@@ -32,6 +32,7 @@ def note_shards(manifest: pd.DataFrame, dataset: str, outputs: dict[str, str]) -
             composers=tuple(rows["composer"]),
             ensembles=tuple(rows["ensemble"]),
             wavs=tuple(rows["wav"]),
+            movements=tuple(rows["group"]),
         )
         write_notes_shard(outputs[split], header, tables)
         counts[split] = sum(len(t) for t in tables)

@@ -21,19 +21,23 @@ log = logging.getLogger("sonata.performer")
 def performer_recordings(shards: dict[str, list[str]]) -> dict[str, list[tuple]]:
     """(wav, notes, composer, ensemble) per split for the shared performer, from every dataset's
     notes shards. A movement that any dataset holds out is never trained on, and one that any
-    dataset tests on is never validated on, so every dataset's held-out notes stay unheard."""
+    dataset tests on is never validated on, in any of its versions (a quartet and its piano
+    arrangement are one movement), so every dataset's held-out notes stay unheard."""
     found: dict[str, dict[int, tuple]] = {"train": {}, "validation": {}, "test": {}}
+    movement: dict[int, str] = {}
     for split, paths in shards.items():
         for path in paths:
             header, tables = read_notes_shard(path)
-            for rid, wav, composer, ensemble, notes in zip(
-                header.source_ids, header.wavs, header.composers, header.ensembles, tables
+            for rid, wav, composer, ensemble, played, notes in zip(
+                header.source_ids, header.wavs, header.composers, header.ensembles, header.movements, tables
             ):
                 found[split][rid] = (wav, notes, composer, ensemble)
-    held = set(found["validation"]) | set(found["test"])
+                movement[rid] = played
+    held = {movement[rid] for split in ("validation", "test") for rid in found[split]}
+    tested = {movement[rid] for rid in found["test"]}
     chosen = {
-        "train": [r for rid, r in sorted(found["train"].items()) if rid not in held],
-        "validation": [r for rid, r in sorted(found["validation"].items()) if rid not in found["test"]],
+        "train": [r for rid, r in sorted(found["train"].items()) if movement[rid] not in held],
+        "validation": [r for rid, r in sorted(found["validation"].items()) if movement[rid] not in tested],
     }
     for split, rows in chosen.items():
         if not rows:
