@@ -22,7 +22,6 @@ rule compute_metrics:
     params:
         pieces=get_generated_pieces,
         metrics=config["metrics"],
-        frame_seconds=config["notes"]["frame_seconds"],
         seed=config["seed"],
     script:
         "../workflow_scripts/compute_metrics.py"

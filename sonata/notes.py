@@ -311,8 +311,9 @@ def passage_start(notes: pd.DataFrame, seconds: float, where: float = 1 / 3) -> 
 
 def spread_passages(tables: list[pd.DataFrame], count: int, seconds: float) -> list[tuple[int, float]]:
     """(recording index, start) of `count` passages of `seconds`: the recordings taken in turn,
-    each one's passages spread evenly through it (one a third of the way in when it gives one,
-    two at a third and two thirds, ...), so that a mean over them is not one moment's luck."""
+    each one's passages spread evenly through it (with r rounds over the recordings, round j
+    starts j / (r + 1) of the way in: halfway for one round, a third and two thirds for two, ...),
+    so that a mean over them is not one moment's luck."""
     rounds = -(-count // len(tables)) if count else 0
     places = []
     for i in range(count):

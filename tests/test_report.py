@@ -45,6 +45,15 @@ def test_page_shows_pieces_reference_and_corpus():
         "real_time_factor": "0.5",
         "file": "piano/wavenet/5s.wav",
         "plot": "p.png",
+        "label": "wavenet 5s",
+    }
+    real = {
+        **piece,
+        "model": "real (held-out passage)",
+        "label": "real (held-out passage) 10s #2",
+        "notes": "piano/notes/held_out_2.csv",
+        "real_time_factor": "",
+        "file": "piano/notes/held_out_2_real.wav",
     }
     reference = {
         "file": "piano/held_out_reference.wav",
@@ -53,6 +62,8 @@ def test_page_shows_pieces_reference_and_corpus():
         "seconds": "10",
         "plot": "h.png",
     }
-    page = render_page({"datasets": [section(corpus=corpus, pieces=[piece], reference=reference)]})
-    assert page.count("<audio") == 2 and 'src="piano/wavenet/5s.wav"' in page
+    page = render_page({"datasets": [section(corpus=corpus, pieces=[piece, real], reference=reference)]})
+    assert page.count("<audio") == 3 and 'src="piano/wavenet/5s.wav"' in page
+    assert "<h3>wavenet 5s</h3>" in page and "<h3>real (held-out passage) 10s #2</h3>" in page
+    assert page.count("real-time factor") == 1  # real audio was not generated at any speed
     assert "What the models learned from" in page and 'src="plots/c.png"' in page

@@ -83,6 +83,10 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     for src in re.findall(r'(?:src)="([^"]+)"', page):
         assert (samples / src).is_file(), src
     assert page.count("<audio") == len(index) + len(cfg["datasets"])  # + a real reference each
+    players = re.findall(r'<audio[^>]* src="([^"]+)"', page)
+    for number in range(1, passages + 1):  # each passage's real audio right after its performance
+        performed = players.index(f"piano/notes/held_out_{number}.wav")
+        assert players[performed + 1] == f"piano/notes/held_out_{number}_real.wav"
     # the embedded corpus is in MusicNet's layout
     corpus = tmp_path / "results" / "corpus"
     meta = pd.read_csv(corpus / "musicnet_metadata.csv")

@@ -12,7 +12,7 @@ import pandas as pd
 from sonata.analysis import rms_curve
 from sonata.audio import read_audio, read_segment, write_wav
 from sonata.notes import read_labels
-from sonata.records import GenerationRecord, piece_label
+from sonata.records import REAL_PASSAGE, GenerationRecord, piece_label
 
 log = logging.getLogger("sonata.report")
 
@@ -176,6 +176,11 @@ def corpus_context(dataset: str, minutes: pd.DataFrame, notes: pd.DataFrame, plo
     return {"plot": png.name, "minutes": _table(minutes), "notes": _table(notes)}
 
 
+def _rate(real_time_factor: float | None) -> str:
+    """A real-time factor as the page shows it; empty for real audio, which nothing generated."""
+    return "" if real_time_factor is None else f"{real_time_factor:.3g}"
+
+
 def _table(frame: pd.DataFrame) -> str:
     """An HTML table; pandas escapes the cells, so the template may insert it as it is."""
     return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="t", na_rep="n/a")
@@ -228,7 +233,10 @@ def build_report(
             plot_piece(audio, rate, f"{dataset} / real held-out audio", png)
             curves["real held-out audio"] = rms_curve(audio, int(frame_seconds * rate))
             section["reference"] = {**reference, "seconds": f"{len(audio) / rate:g}", "plot": png.name}
-        for piece in [p for p in pieces if p["dataset"] == dataset]:
+        own_pieces = [p for p in pieces if p["dataset"] == dataset]
+        # each held-out passage's performance, then its real audio, passage after passage
+        own_pieces.sort(key=lambda p: p.get("passage", 0) or 0)
+        for piece in own_pieces:
             audio, rate = read_audio(out / piece["file"])
             png = plots / (piece["file"].replace("/", "_").replace(".wav", ".png"))
             label = piece_label(piece["model"], piece["seconds"], piece.get("passage", 0))
@@ -242,8 +250,9 @@ def build_report(
             section["pieces"].append(
                 {
                     **piece,
+                    "label": label,
                     "seconds": f"{piece['seconds']:g}",
-                    "real_time_factor": f"{piece['real_time_factor']:.3g}",
+                    "real_time_factor": _rate(piece["real_time_factor"]),
                     "plot": png.name,
                 }
             )
@@ -295,9 +304,16 @@ def collect(
                     "dataset": dataset,
                     "model": model,
                     "architecture": record.architecture,
-                    "temperature": record.temperature,
-                    "probability_floor": record.probability_floor,
-                    "real_time_factor": record.real_time_factor,
+                    # real audio beside a performance was not sampled: no settings, no speed
+                    **(
+                        {"temperature": None, "probability_floor": None, "real_time_factor": None}
+                        if model == REAL_PASSAGE
+                        else {
+                            "temperature": record.temperature,
+                            "probability_floor": record.probability_floor,
+                            "real_time_factor": record.real_time_factor,
+                        }
+                    ),
                     **extra,
                 }
             )

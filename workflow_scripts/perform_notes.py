@@ -22,8 +22,7 @@ log = logging.getLogger("sonata.perform")
 
 def held_out_passages(test_path: str, seconds: float, count: int) -> list[tuple[dict, pd.DataFrame]]:
     """`count` passages of the test recordings' notes, `seconds` long and shifted to 0: the
-    recordings in turn, each one's passages spread through it (the first a third of the way into
-    the first recording)."""
+    recordings in turn, each one's passages spread through it (see spread_passages)."""
     header, tables = read_notes_shard(test_path)
     chosen = []
     for k, start in spread_passages(tables, count, seconds):
