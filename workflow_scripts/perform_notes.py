@@ -72,6 +72,13 @@ def perform_all(
         jobs.append((HELD_OUT, held_out_seconds, passage, {**where, "number": number}))
     keys = card.model.get("condition_on") or []
     names = [" / ".join(str(info[k]) for k in keys) for _, _, _, info in jobs]
+    for unheard in sorted({n for n in names if n not in card.conditions} if keys else ()):
+        log.warning(
+            "the performer never trained on %r (it knows %s): its pieces play as %r",
+            unheard,
+            card.conditions,
+            card.conditions[0],
+        )
     ids = np.array([card.conditions.index(n) if n in card.conditions else 0 for n in names]) if keys else None
     seconds = [s for _, s, _, _ in jobs]
     made = sum(int(round(s * settings.sample_rate)) for s in seconds)  # each piece its own length
