@@ -12,6 +12,9 @@ from sonata import SonataError
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
 
+RESERVED_NAME = "notes"  # no model or window scheme may take it
+
+
 def validate_config(config: dict, source: str = "config.yaml") -> dict:
     """Check a config against the JSON schema; the message names the key at fault, in a line
     or two (not the whole schema and config), and for an unknown key the keys allowed there."""
@@ -20,6 +23,13 @@ def validate_config(config: dict, source: str = "config.yaml") -> dict:
     schema = yaml.safe_load(SCHEMA.read_text())
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
     if error is None:
+        for section in ("models", "windows"):  # their names become folders beside the notes route's
+            if RESERVED_NAME in config.get(section, {}):
+                raise SonataError(
+                    f"{source} is invalid at {section}/{RESERVED_NAME}: '{RESERVED_NAME}' names the notes "
+                    f"route's folders (results/shards/<dataset>/{RESERVED_NAME}/, "
+                    f"results/samples/<dataset>/{RESERVED_NAME}/); give it another name"
+                )
         return config
     where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
     if error.validator == "additionalProperties" and "properties" in error.schema:

@@ -49,6 +49,14 @@ def test_schema_rejects_bad_values_naming_where(path, value, where):
         validate_config(cfg)
 
 
+@pytest.mark.parametrize("section", ["models", "windows"])
+def test_a_model_or_scheme_named_notes_is_refused_before_it_overwrites_the_notes_route(section):
+    cfg = repo_config()
+    cfg[section]["notes"] = cfg[section].pop(next(iter(cfg[section])))
+    with pytest.raises(SonataError, match=f"{section}/notes: 'notes' names the notes route's folders"):
+        validate_config(cfg)
+
+
 def test_unknown_key_is_rejected():
     cfg = repo_config()
     cfg["training"]["epocs"] = 3
