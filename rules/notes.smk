@@ -40,6 +40,9 @@ rule train_performer:
         "results/benchmarks/train_performer.tsv"
     conda:
         "../envs/tensorflow.yaml"
+    # the run's longest job, on its critical path: start it as soon as its inputs exist, and let
+    # the shorter jobs share the cores beside it
+    priority: 10
     threads: config["training"]["threads"]
     resources:
         mem_mb=6000,
