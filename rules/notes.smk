@@ -38,11 +38,11 @@ rule train_performer:
         "logs/train_performer.log",
     benchmark:
         "results/benchmarks/train_performer.tsv"
-    conda:
-        "../envs/tensorflow.yaml"
     # the run's longest job, on its critical path: start it as soon as its inputs exist, and let
     # the shorter jobs share the cores beside it
     priority: 10
+    conda:
+        "../envs/tensorflow.yaml"
     threads: config["training"]["threads"]
     resources:
         mem_mb=6000,
