@@ -115,6 +115,11 @@ def slurm_run(tmp_path_factory, slurm_cluster):
     cfg["models"] = {"seq2seq": cfg["models"]["seq2seq"]}
     cfg["generation"]["durations"] = [1]
     write_config(workdir, cfg)
+    # the corpus and the shards locally first: every job through SLURM waits on the plugin's
+    # status checks (10 s longer after each one that finds nothing finished), and these are five
+    # levels of short jobs; the models, the pieces and the report go through SLURM
+    upstream = ("make_shards", "make_note_shards", "describe_dataset")
+    snakemake(workdir, "--cores", "2", "results/samples", "--until", *upstream)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYTHONPATH", plugin_pythonpath())
         result = snakemake(workdir, *SLURM_FLAGS, "results/samples")
