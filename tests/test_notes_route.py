@@ -178,3 +178,15 @@ def test_a_composer_trains_then_writes_midi_and_labels_that_feed_back(tmp_path):
     assert pieces[0]["notes"] == len(labels) == len(midi) > 0
     assert labels["onset"].min() >= 0 and labels["offset"].max() <= 3.0
     np.testing.assert_allclose(np.sort(midi["onset"]), np.sort(labels["onset"]), atol=0.01)
+
+
+def test_an_ensemble_the_performer_never_heard_plays_as_its_first_and_is_named(caplog):
+    from models.conditioning import known_condition_ids
+
+    cfg = {"condition_on": ["ensemble"]}
+    records = [{"composer": "C", "ensemble": e} for e in ("String Quartet", "Trio", "Solo Piano")]
+    with caplog.at_level("WARNING", logger="sonata.conditioning"):
+        ids = known_condition_ids(records, cfg, ["Solo Piano", "String Quartet"])
+    assert list(ids) == [1, 0, 0]
+    assert len(caplog.records) == 1 and "'Trio'" in caplog.text  # one warning, for the unheard one
+    assert known_condition_ids(records, {"condition_on": []}, []) is None

@@ -7,10 +7,10 @@ import os
 import time
 
 import numba
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from models.conditioning import known_condition_ids
 from sonata.audio import atomic_path, interpolate, read_segment, write_wav
 from sonata.logs import terminal
 from sonata.notes import excerpt, labels_table, read_labels, spread_passages
@@ -70,16 +70,7 @@ def perform_all(
         with atomic_path(where["labels"], suffix=".csv") as tmp:
             labels_table(passage).to_csv(tmp, index=False)
         jobs.append((HELD_OUT, held_out_seconds, passage, {**where, "number": number}))
-    keys = card.model.get("condition_on") or []
-    names = [" / ".join(str(info[k]) for k in keys) for _, _, _, info in jobs]
-    for unheard in sorted({n for n in names if n not in card.conditions} if keys else ()):
-        log.warning(
-            "the performer never trained on %r (it knows %s): its pieces play as %r",
-            unheard,
-            card.conditions,
-            card.conditions[0],
-        )
-    ids = np.array([card.conditions.index(n) if n in card.conditions else 0 for n in names]) if keys else None
+    ids = known_condition_ids([info for _, _, _, info in jobs], card.model, card.conditions)
     seconds = [s for _, s, _, _ in jobs]
     made = sum(int(round(s * settings.sample_rate)) for s in seconds)  # each piece its own length
     bar = tqdm(

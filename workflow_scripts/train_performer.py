@@ -110,7 +110,7 @@ def train_performer(
     device = configure_tensorflow(training.threads, training.mixed_precision, training.gpus)
     import keras
 
-    from models.conditioning import condition_vocabulary
+    from models.conditioning import condition_vocabulary, known_condition_ids
     from models.performer import PerformerSettings, performer_spec, prepare, window_batch
     from models.wavenet import build_wavenet, wavenet_trainer
 
@@ -125,15 +125,16 @@ def train_performer(
     chosen = performer_recordings(shards)
     records = [{"composer": c, "ensemble": e} for _, _, c, e in chosen["train"]]
     vocabulary = condition_vocabulary(records, cfg)
-    keys = cfg.get("condition_on") or []
 
-    def condition_id(row) -> int:
-        _, _, composer, ensemble = row
-        name = " / ".join(str({"composer": composer, "ensemble": ensemble}[k]) for k in keys)
-        return vocabulary.index(name) if name in vocabulary else 0
+    def condition_ids(rows) -> list[int]:  # 0 for every row without global conditioning
+        ids = known_condition_ids([{"composer": c, "ensemble": e} for _, _, c, e in rows], cfg, vocabulary)
+        return [0] * len(rows) if ids is None else [int(i) for i in ids]
 
     def load(rows):
-        return [prepare(r[0], r[1], settings, spec.quantization_channels, condition_id(r)) for r in rows]
+        return [
+            prepare(r[0], r[1], settings, spec.quantization_channels, i)
+            for r, i in zip(rows, condition_ids(rows))
+        ]
 
     train_set, validation_set = load(chosen["train"]), load(chosen["validation"])
     model = build_wavenet(spec, len(vocabulary))
@@ -152,7 +153,7 @@ def train_performer(
             spec,
             settings,
             passages,
-            np.array([condition_id(row) for _, row in passages]) if conditioned else None,
+            np.array(condition_ids([row for _, row in passages])) if conditioned else None,
             float(cfg["checkpoint_seconds"]),
             float(cfg["temperature"]),
             seed,
