@@ -327,6 +327,16 @@ def bench_training(tmp: Path) -> str:
     return table("Training throughput (default config, 2 epochs x 20 steps incl. validation)", rows)
 
 
+def bench_paper_steps() -> str:
+    from benchmarks.paper_training import device_name, step_rows
+
+    steps = int(os.environ.get("SONATA_PAPER_STEPS", "10"))
+    rows = step_rows(steps)
+    return table(
+        f"Training steps at the paper preset's sizes ({device_name()}, median of {steps} steps)", rows
+    )
+
+
 def main(argv: list[str]) -> None:
     chosen = argv or ["data", "generation", "training"]
     print(f"# sonata benchmarks ({os.cpu_count()} CPUs, median of {REPEATS})")
@@ -338,6 +348,8 @@ def main(argv: list[str]) -> None:
             print(bench_generation(), flush=True)
         if "training" in chosen:
             print(bench_training(tmp), flush=True)
+        if "paper" in chosen:  # not in the default set: minutes a step on a CPU
+            print(bench_paper_steps(), flush=True)
 
 
 if __name__ == "__main__":
