@@ -4,7 +4,7 @@ import pytest
 import soundfile as sf
 
 from sonata import SonataError
-from sonata.notes import labels_table, read_labels, read_midi
+from sonata.notes import NoteVocabulary, labels_table, read_labels, read_midi
 from sonata.shards import NotesHeader, read_notes_shard, write_notes_shard
 from tests.test_note_analysis import melody, play
 from workflow_scripts.make_note_shards import note_shards
@@ -131,6 +131,22 @@ def test_seeded_batches_are_the_same_stream_on_every_run():
     again = SeededBatches(lambda rng: rng.integers(0, 1 << 30, 4), seed=3)
     np.testing.assert_array_equal(stream.batch(7), again.batch(7))
     assert not np.array_equal(stream.batch(7), stream.batch(8))
+
+
+def test_a_composers_primer_says_where_in_the_recording_its_notes_lie():
+    """Composed pieces named their primer's recording with start 0, though the primer ends a
+    third of the way in: the span must hold exactly the primer's notes."""
+    from workflow_scripts.compose_notes import choose_primer
+
+    onsets = np.arange(1, 61) * 0.5  # a note every half second for 30 s
+    table = pd.DataFrame({"onset": onsets, "offset": onsets + 0.25, "pitch": 60, "program": 1})
+    vocabulary = NoteVocabulary(step=0.01)
+    k, primer, program, (start, end) = choose_primer([table], 0, vocabulary, past=9)
+    assert (k, program) == (0, 1) and len(primer) == 9
+    assert 0 < start < end and end == pytest.approx(10.0, abs=0.5)  # a third of 30 s
+    primer_notes = int(((primer >= vocabulary.note0) & (primer < vocabulary.duration0)).sum())
+    inside = int(((onsets > start + 1e-9) & (onsets <= end + 1e-9)).sum())  # it opens with a shift
+    assert inside == primer_notes
 
 
 def test_a_composer_trains_then_writes_midi_and_labels_that_feed_back(tmp_path):

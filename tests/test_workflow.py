@@ -50,6 +50,8 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     assert sorted(zip(held_out["prime_id"], held_out["prime_start_sample"])) == sorted(
         zip(real["prime_id"], real["prime_start_sample"])
     )  # each performed passage sits beside the real audio of the same place
+    composed = index[index["model"] == "composer + performer"]
+    assert (composed["prime_start_sample"] > 0).all() and (composed["prime_samples"] > 0).all()
     for row in index.itertuples():
         info = sf.info(str(samples / row.file))
         assert info.samplerate == cfg["audio"]["sample_rate"] and info.channels == 1

@@ -15,8 +15,9 @@ log = logging.getLogger("sonata.compose")
 
 
 def choose_primer(tables: list[pd.DataFrame], index: int, vocabulary: NoteVocabulary, past: int) -> tuple:
-    """(recording index, primer tokens, program): the `past` tokens of test recording index
-    (cycling over those with enough tokens) that end a third of the way into it."""
+    """(recording index, primer tokens, program, (start, end) seconds of the primer in the
+    recording): the `past` tokens of test recording index (cycling over those with enough
+    tokens) that end a third of the way into it."""
     usable = [i for i, t in enumerate(tables) if len(vocabulary.encode(t)) > past]
     k = usable[index % len(usable)]
     tokens = vocabulary.encode(tables[k])
@@ -28,7 +29,9 @@ def choose_primer(tables: list[pd.DataFrame], index: int, vocabulary: NoteVocabu
     end = int(np.searchsorted(times, times[-1] / 3)) + 1
     end = min(max(end, past), len(tokens))
     program = int(tables[k]["program"].mode().iloc[0])
-    return k, tokens[end - past : end], program
+    first_time = times[end - past - 1] if end > past else 0  # frames elapsed before the primer
+    span = (float(first_time * vocabulary.step), float(times[end - 1] * vocabulary.step))
+    return k, tokens[end - past : end], program, span
 
 
 def cut(notes: pd.DataFrame, seconds: float) -> pd.DataFrame:
@@ -58,7 +61,7 @@ def compose(
     header, tables = read_notes_shard(test_path)
     pieces = []
     for i, (seconds, midi, labels) in enumerate(zip(durations, midi_out, labels_out)):
-        k, primer, program = choose_primer(tables, i, vocabulary, sampler.past)
+        k, primer, program, (prime_start, prime_end) = choose_primer(tables, i, vocabulary, sampler.past)
         tokens = sampler.compose(primer, seconds, cfg["temperature"], cfg["top_p"], seed + i)
         # the primer's last instrument carries on until the composer names another
         programs = primer[primer >= vocabulary.program0]
@@ -75,6 +78,8 @@ def compose(
                 "notes": len(notes),
                 "tokens": len(tokens),
                 "prime_id": header.source_ids[k],
+                "prime_start": prime_start,  # seconds into the recording
+                "prime_seconds": prime_end - prime_start,
                 "composer": header.composers[k],
                 "ensemble": header.ensembles[k],
             }

@@ -102,13 +102,17 @@ def perform_all(
         name = f"held_out_{info['number']}.wav" if role == HELD_OUT else f"{length:g}s.wav"
         path = os.path.join(out_dir, name)
         write_wav(path, interpolate(sound, factor), output_rate)
+        if role == COMPOSED:  # where the held-out notes that primed the composer lie
+            start, primed = info["prime_start"], info["prime_seconds"]
+        else:  # a held-out passage: where it begins; nothing primes it
+            start, primed = info["start"], 0.0
         pieces.append(
             GeneratedPiece(
                 path,
                 float(length),
                 int(info.get("prime_id", info.get("id"))),
-                int(info.get("start", 0) * output_rate),  # a held-out passage: where it begins
-                0,
+                int(start * output_rate),  # as the real passage below counts it
+                int(primed * output_rate),
                 info["composer"],
                 info["ensemble"],
                 role,
