@@ -8,7 +8,6 @@ needs no corpus: it runs on a GPU machine with only the models' code and Keras t
 
 from __future__ import annotations
 
-import copy
 import os
 import statistics
 import time
@@ -23,23 +22,12 @@ POLICIES_GPU = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 def paper_config() -> dict:
-    """config.yaml with presets/paper.yaml over it, merged as Snakemake merges config files
-    (`datasets:` and `models:` replaced whole, as `apply_user_sections` does)."""
-    from sonata.config import apply_user_sections
-
-    def merge(base: dict, over: dict) -> dict:
-        for key, value in over.items():
-            base[key] = (
-                merge(base.get(key, {}), value)
-                if isinstance(value, dict) and isinstance(base.get(key), dict)
-                else value
-            )
-        return base
+    """config.yaml with presets/paper.yaml over it, as the workflow reads them, validated."""
+    from sonata.config import merged_config, validate_config
 
     preset = yaml.safe_load((REPO / "presets" / "paper.yaml").read_text())
-    config = merge(yaml.safe_load((REPO / "config.yaml").read_text()), copy.deepcopy(preset))
-    apply_user_sections(config, preset)
-    return config
+    base = yaml.safe_load((REPO / "config.yaml").read_text())
+    return validate_config(merged_config(base, preset), "presets/paper.yaml over config.yaml")
 
 
 def _raw_audio_model(config: dict, name: str, rng: np.random.Generator):
@@ -156,6 +144,19 @@ def on_gpu() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
+def median_step(trainer, x, y, steps: int, warmup: int) -> float:
+    """Median seconds of a training step, after `warmup` steps of tracing and compilation."""
+    for _ in range(warmup):
+        trainer.train_on_batch(x, y)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        loss = trainer.train_on_batch(x, y)
+        float(np.asarray(loss if np.ndim(loss) == 0 else loss[0]))  # wait for the device
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def step_rows(
     steps: int,
     warmup: int = 2,
@@ -165,50 +166,41 @@ def step_rows(
 ) -> list[dict]:
     """Median seconds per training step of each model (all of the config's, or `names`) under
     each policy, float32 first (the ratio's baseline); each row also goes to `report` as soon as
-    it is measured. Mixed precision is timed only on a GPU, where it pays."""
+    it is measured. Mixed precision is timed only on a GPU, where it pays; on TensorFlow the
+    process is set up as training sets it up (threads, allocator)."""
     import keras
 
+    if keras.backend.backend() == "tensorflow":
+        from models.training import configure_tensorflow
+
+        configure_tensorflow(os.cpu_count() or 1, False)
     config = config or paper_config()
     policies = POLICIES_GPU if on_gpu() else ("float32",)
     rows = []
-    for name in names or model_names(config):
-        base = None
-        for policy in policies:
-            keras.mixed_precision.set_global_policy(policy)
-            keras.utils.set_random_seed(0)
-            trainer, x, y, predicted = build_for_steps(config, name, np.random.default_rng(0))
-            try:
-                for _ in range(warmup):  # tracing and XLA compilation
-                    trainer.train_on_batch(x, y)
-            except Exception as error:  # a policy this backend cannot train (JAX's cuDNN LSTM in float16)
-                rows.append(
-                    {"model": name, "policy": policy, "error": f"{type(error).__name__}: {error}"[:120]}
-                )
-                report(rows[-1])
+    try:
+        for name in names or model_names(config):
+            base = None
+            for policy in policies:
+                keras.mixed_precision.set_global_policy(policy)
+                keras.utils.set_random_seed(0)
+                trainer, x, y, predicted = build_for_steps(config, name, np.random.default_rng(0))
+                row = {"model": name, "parameters": trainer.count_params(), "policy": policy, "batch": len(y)}
+                try:
+                    seconds = median_step(trainer, x, y, steps, warmup)
+                except Exception as error:  # a policy this backend cannot train (JAX's cuDNN LSTM in float16)
+                    row["error"] = f"{type(error).__name__}: {error}"[:120]
+                else:
+                    rate = predicted / seconds
+                    base = rate if policy == "float32" else base
+                    row |= {
+                        "s/step": seconds,
+                        "predicted per s": rate,
+                        "unit": "tokens" if name == "composer" else "samples",
+                        "vs float32": rate / base if base else float("nan"),
+                    }
+                rows.append(row)
+                report(row)
                 keras.backend.clear_session()
-                continue
-            times = []
-            for _ in range(steps):
-                start = time.perf_counter()
-                loss = trainer.train_on_batch(x, y)
-                float(np.asarray(loss if np.ndim(loss) == 0 else loss[0]))  # wait for the device
-                times.append(time.perf_counter() - start)
-            seconds = statistics.median(times)
-            rate = predicted / seconds
-            base = base or rate
-            rows.append(
-                {
-                    "model": name,
-                    "parameters": trainer.count_params(),
-                    "policy": policy,
-                    "batch": len(y),
-                    "s/step": seconds,
-                    "predicted per s": rate,
-                    "unit": "tokens" if name == "composer" else "samples",
-                    "vs float32": rate / base,
-                }
-            )
-            report(rows[-1])
-            keras.backend.clear_session()
-    keras.mixed_precision.set_global_policy("float32")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
     return rows

@@ -59,6 +59,22 @@ def apply_user_sections(config: dict, overrides: dict) -> None:
             config[section] = copy.deepcopy(overrides[section])
 
 
+def merged_config(base: dict, over: dict) -> dict:
+    """`over` on top of `base` as the workflow reads them (a preset or a user's file over
+    config.yaml): nested sections update, other values replace, and `datasets:` and `models:`
+    come from `over` whole (`apply_user_sections`). Neither argument is changed."""
+
+    def update(into: dict, values: dict) -> dict:
+        for key, value in values.items():
+            nested = isinstance(value, dict) and isinstance(into.get(key), dict)
+            into[key] = update(into[key], value) if nested else copy.deepcopy(value)
+        return into
+
+    config = update(copy.deepcopy(base), over)
+    apply_user_sections(config, over)
+    return config
+
+
 def config_source(section: str, configfiles: list) -> str:
     """The config file a section's values come from: the last --configfile naming it, else
     config.yaml, so that an error tells the user which file to fix."""

@@ -3,18 +3,8 @@ import yaml
 
 from models.architectures import window_schemes
 from sonata import SonataError
-from sonata.config import validate_config
+from sonata.config import merged_config, validate_config
 from tests.conftest import REPO, repo_config
-
-
-def merged(base: dict, override: dict) -> dict:
-    """Snakemake's --configfile merge: nested dicts update, everything else replaces."""
-    out = dict(base)
-    for key, value in override.items():
-        out[key] = (
-            merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
-        )
-    return out
 
 
 def test_default_config_is_valid():
@@ -22,7 +12,7 @@ def test_default_config_is_valid():
 
 
 def test_paper_preset_is_valid_and_holds_both_report_schemes():
-    cfg = merged(repo_config(), yaml.safe_load((REPO / "presets" / "paper.yaml").read_text()))
+    cfg = merged_config(repo_config(), yaml.safe_load((REPO / "presets" / "paper.yaml").read_text()))
     validate_config(cfg)
     schemes = window_schemes(cfg)
     assert {cfg["models"][m]["windows"] for m in ("seq2seq", "seq2seq_b")} == {"a", "b"}

@@ -79,7 +79,7 @@ def compose(
                 "tokens": len(tokens),
                 "prime_id": header.source_ids[k],
                 "prime_start": prime_start,  # seconds into the recording
-                "prime_seconds": prime_end - prime_start,
+                "prime_length": prime_end - prime_start,  # seconds
                 "composer": header.composers[k],
                 "ensemble": header.ensembles[k],
             }

@@ -103,7 +103,8 @@ def perform_all(
         path = os.path.join(out_dir, name)
         write_wav(path, interpolate(sound, factor), output_rate)
         if role == COMPOSED:  # where the held-out notes that primed the composer lie
-            start, primed = info["prime_start"], info["prime_seconds"]
+            # (0, as before, for a composition written before they were recorded)
+            start, primed = info.get("prime_start", 0.0), info.get("prime_length", 0.0)
         else:  # a held-out passage: where it begins; nothing primes it
             start, primed = info["start"], 0.0
         pieces.append(
