@@ -350,7 +350,7 @@ def main(argv: list[str]) -> None:
             print(bench_generation(), flush=True)
         if "training" in chosen:
             print(bench_training(tmp), flush=True)
-        if "paper" in chosen:  # not in the default set: minutes a step on a CPU
+        if "paper" in chosen:  # not in the default set: about 12 minutes on 2 CPU cores
             print(bench_paper_steps(), flush=True)
 
 
