@@ -227,9 +227,7 @@ def performer_rows(config: dict) -> list[dict]:
     from models.wavenet import build_wavenet
 
     cfg = config["notes"]["performer"]
-    settings = PerformerSettings(
-        cfg["sample_rate"], config["notes"]["frame_seconds"], 3, cfg["window_frames"]
-    )
+    settings = PerformerSettings.from_config(config["notes"])
     spec = performer_spec(cfg, settings)
     keras.utils.set_random_seed(0)
     model = build_wavenet(spec, 2)

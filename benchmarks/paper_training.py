@@ -64,41 +64,34 @@ def _raw_audio_model(config: dict, name: str, rng: np.random.Generator):
 
 
 def _composer(config: dict, rng: np.random.Generator):
-    import keras
-
-    from models.composer import build_composer, teacher_forcing
+    from models.composer import compiled_composer, composer_batch
     from sonata.notes import NoteVocabulary
 
     cfg = config["notes"]["composer"]
     vocabulary = NoteVocabulary(step=config["notes"]["frame_seconds"])
     past, future = int(cfg["past"]), int(cfg["future"])
-    model = build_composer(vocabulary.size, int(cfg["units"]), int(cfg["embedding"]), past, future)
-    model.compile(
-        optimizer=keras.optimizers.Adam(float(cfg["learning_rate"])),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
-    windows = rng.integers(1, vocabulary.size, (int(cfg["batch_size"]), past + future)).astype(np.int32)
-    x, y = teacher_forcing(windows, past, vocabulary.start)
-    return model, x, y, y.size
+    tokens = rng.integers(vocabulary.shift0, vocabulary.size, 4 * (past + future)).astype(np.int32)
+    x, y = composer_batch([tokens], vocabulary, past, future, 0, int(cfg["batch_size"]), rng)
+    return compiled_composer(vocabulary.size, cfg), x, y, y.size
 
 
 def _performer(config: dict, rng: np.random.Generator):
-    from models.performer import PerformerSettings, performer_spec
+    """The performer fed as train_performer feeds it: frame-aligned windows of a recording."""
+    from models.performer import PerformedRecording, PerformerSettings, performer_spec, window_batch
     from models.wavenet import build_wavenet, wavenet_trainer
 
-    notes = config["notes"]
-    cfg = notes["performer"]
-    settings = PerformerSettings(
-        cfg["sample_rate"], notes["frame_seconds"], notes["onset_frames"], cfg["window_frames"]
-    )
-    spec = performer_spec(cfg, settings)
+    settings = PerformerSettings.from_config(config["notes"])
+    spec = performer_spec(config["notes"]["performer"], settings)
     trainer = wavenet_trainer(build_wavenet(spec, 2), spec)
-    batch, frames = int(cfg["batch_size"]), settings.window_frames
-    length = frames * settings.frame_samples
-    codes = rng.integers(0, spec.quantization_channels, (batch, length)).astype(np.int32)
-    roll = (rng.random((batch, frames, spec.local_channels)) < 0.03).astype(np.float32)
-    targets = rng.integers(0, spec.quantization_channels, (batch, spec.chunk)).astype(np.int32)
-    return trainer, (codes, roll, np.zeros((batch, 1), np.int32)), targets, targets.size
+    frames = 4 * settings.window_frames
+    recording = PerformedRecording(
+        rng.integers(0, spec.quantization_channels, frames * settings.frame_samples).astype(np.int32),
+        (rng.random((frames, spec.local_channels)) < 0.03).astype(np.float32),
+        0,
+    )
+    batch = config["notes"]["performer"]["batch_size"]
+    x, y = window_batch([recording], settings, batch, rng, spec.receptive_field - 1, conditioned=True)
+    return trainer, x, y, y.size
 
 
 NOTE_MODELS: dict[str, Callable] = {"composer": _composer, "performer": _performer}

@@ -45,6 +45,19 @@ def build_composer(vocab_size: int, units: int, embedding: int, past: int, futur
     return keras.Model([past_tokens, decoder_tokens], logits, name="composer")
 
 
+def compiled_composer(vocab_size: int, cfg: dict) -> keras.Model:
+    """The composer of a `notes.composer` config, compiled for teacher-forced training (Adam,
+    cross-entropy over the next token)."""
+    model = build_composer(
+        vocab_size, int(cfg["units"]), int(cfg["embedding"]), int(cfg["past"]), int(cfg["future"])
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(float(cfg["learning_rate"])),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    return model
+
+
 def teacher_forcing(windows: np.ndarray, past: int, start_token: int) -> tuple[tuple, np.ndarray]:
     """((past, decoder input), target) from token windows (batch, past + future)."""
     x = windows[:, :past]

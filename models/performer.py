@@ -36,6 +36,17 @@ class PerformerSettings:
     def frame_samples(self) -> int:
         return int(round(self.frame_seconds * self.sample_rate))
 
+    @classmethod
+    def from_config(cls, notes_cfg: dict) -> PerformerSettings:
+        """The settings of the `notes:` section (its performer and its roll's frames)."""
+        performer = notes_cfg["performer"]
+        return cls(
+            int(performer["sample_rate"]),
+            float(notes_cfg["frame_seconds"]),
+            int(notes_cfg["onset_frames"]),
+            int(performer["window_frames"]),
+        )
+
 
 @dataclass(frozen=True)
 class PerformedRecording:

@@ -46,18 +46,14 @@ def train_composer(
     device = configure_tensorflow(training.threads, training.mixed_precision, training.gpus)
     import keras
 
-    from models.composer import build_composer, composer_batch
+    from models.composer import compiled_composer, composer_batch
 
     keras.utils.set_random_seed(seed)
     vocabulary = NoteVocabulary(step=frame_seconds)
     past, future = int(cfg["past"]), int(cfg["future"])
     train_set = token_sequences(train_path, vocabulary, past + future)
     validation_set = token_sequences(validation_path, vocabulary, past + future)
-    model = build_composer(vocabulary.size, int(cfg["units"]), int(cfg["embedding"]), past, future)
-    model.compile(
-        optimizer=keras.optimizers.Adam(float(cfg["learning_rate"])),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
+    model = compiled_composer(vocabulary.size, cfg)
     batch = int(cfg["batch_size"])
 
     def draw(sequences, transpose):

@@ -115,12 +115,7 @@ def train_performer(
     from models.wavenet import build_wavenet, wavenet_trainer
 
     keras.utils.set_random_seed(seed)
-    settings = PerformerSettings(
-        int(cfg["sample_rate"]),
-        float(notes_cfg["frame_seconds"]),
-        int(notes_cfg["onset_frames"]),
-        int(cfg["window_frames"]),
-    )
+    settings = PerformerSettings.from_config({**notes_cfg, "performer": cfg})
     spec = performer_spec(cfg, settings)
     chosen = performer_recordings(shards)
     records = [{"composer": c, "ensemble": e} for _, _, c, e in chosen["train"]]
