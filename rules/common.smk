@@ -72,6 +72,9 @@ METADATA = (
     else os.path.join(config["corpus"]["musicnet_root"], "musicnet_metadata.csv")
 )
 GPUS = config["training"]["gpus"]
+# jobs off the critical path (train_performer) run at this CPU niceness: sonata/scheduling.py.
+# A resource, not a param: how a job shares the cores never changes what it computes.
+BACKGROUND_NICENESS = config["scheduling"]["background_niceness"]
 # the longest window anything trains on, in samples at audio.sample_rate: a shorter recording
 # (a truncated file) is refused when its dataset is selected
 _PERFORMER = config["notes"]["performer"]

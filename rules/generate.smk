@@ -20,6 +20,7 @@ rule generate_samples:
         "../envs/tensorflow.yaml"
     threads: config["generation"]["threads"]
     resources:
+        nice=BACKGROUND_NICENESS,
         mem_mb=4000,
         runtime=120,
     params:

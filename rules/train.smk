@@ -18,6 +18,7 @@ rule train_model:
         "../envs/tensorflow.yaml"
     threads: config["training"]["threads"]
     resources:
+        nice=BACKGROUND_NICENESS,
         mem_mb=8000,
         runtime=240,
         gpu=GPUS,
@@ -46,6 +47,7 @@ rule evaluate_model:
         "../envs/tensorflow.yaml"
     threads: config["training"]["threads"]
     resources:
+        nice=BACKGROUND_NICENESS,
         mem_mb=4000,
         runtime=30,
     params:

@@ -41,8 +41,10 @@ def evaluate(card_path: str, weights_path: str, test_path: str, max_windows: int
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     from sonata.logs import setup_logging
+    from sonata.scheduling import lower_cpu_priority
 
     setup_logging(snakemake.log[0])
+    lower_cpu_priority(snakemake.resources.nice)
     table = evaluate(
         snakemake.input.info,
         snakemake.input.weights,

@@ -132,9 +132,11 @@ def run(
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     from sonata.logs import setup_logging
+    from sonata.scheduling import lower_cpu_priority
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     setup_logging(snakemake.log[0])
+    lower_cpu_priority(snakemake.resources.nice)
     numba.set_num_threads(min(snakemake.threads, numba.config.NUMBA_NUM_THREADS))
     generation = snakemake.params.generation
     run(

@@ -100,9 +100,11 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
 
     from models.architectures import model_spec
     from sonata.logs import setup_logging
+    from sonata.scheduling import lower_cpu_priority
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     setup_logging(snakemake.log[0])
+    lower_cpu_priority(snakemake.resources.nice)
     rows = pd.read_parquet(snakemake.input.manifest).to_dict("records")
     train(
         model_spec(snakemake.params.model),
