@@ -68,7 +68,7 @@ def configure_tensorflow(threads: int, mixed_precision: bool, gpus_requested: in
     elif mixed_precision:
         log.warning("training.mixed_precision ignored: float16 only pays on a GPU; training in float32")
     policy = keras.mixed_precision.global_policy().name
-    where = f"GPU x{len(gpus)}" if gpus else f"CPU ({threads} threads)"
+    where = f"GPU x{len(gpus)}" if gpus else f"CPU ({threads} thread{'s' * (threads != 1)})"
     return f"{where}, {policy}"
 
 

@@ -72,9 +72,10 @@ METADATA = (
     else os.path.join(config["corpus"]["musicnet_root"], "musicnet_metadata.csv")
 )
 GPUS = config["training"]["gpus"]
-# jobs off the critical path (train_performer) run at this CPU niceness: sonata/scheduling.py.
-# A resource, not a param: how a job shares the cores never changes what it computes.
+# the raw-audio baselines run beside the critical path (train_performer) at this CPU niceness
+# (sonata/scheduling.py): a resource, not a param, since sharing the cores changes no result
 BACKGROUND_NICENESS = config["scheduling"]["background_niceness"]
+BACKGROUND_THREADS = config["scheduling"]["background_threads"]
 # the longest window anything trains on, in samples at audio.sample_rate: a shorter recording
 # (a truncated file) is refused when its dataset is selected
 _PERFORMER = config["notes"]["performer"]

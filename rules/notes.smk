@@ -92,7 +92,6 @@ rule train_composer:
         "../envs/tensorflow.yaml"
     threads: config["training"]["threads"]
     resources:
-        nice=BACKGROUND_NICENESS,
         mem_mb=4000,
         runtime=120,
         gpu=GPUS,
@@ -138,7 +137,6 @@ rule compose_notes:
     conda:
         "../envs/tensorflow.yaml"
     resources:
-        nice=BACKGROUND_NICENESS,
         mem_mb=2000,
         runtime=30,
     params:

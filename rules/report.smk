@@ -17,7 +17,6 @@ rule compute_metrics:
     conda:
         "../envs/tensorflow.yaml"
     resources:
-        nice=BACKGROUND_NICENESS,
         mem_mb=4000,
         runtime=20,
     params:

@@ -16,7 +16,7 @@ rule train_model:
         "results/benchmarks/train_model/{dataset}_{model}.tsv"
     conda:
         "../envs/tensorflow.yaml"
-    threads: config["training"]["threads"]
+    threads: BACKGROUND_THREADS
     resources:
         nice=BACKGROUND_NICENESS,
         mem_mb=8000,
@@ -24,7 +24,7 @@ rule train_model:
         gpu=GPUS,
     params:
         model=lambda wc: config["models"][wc.model],
-        training=config["training"],
+        training={**config["training"], "threads": BACKGROUND_THREADS},
         seed=config["seed"],
         # checkpoints live outside the outputs, so a killed job resumes instead of restarting
         work_dir="results/checkpoints/{dataset}/{model}",
@@ -45,7 +45,7 @@ rule evaluate_model:
         "results/benchmarks/evaluate_model/{dataset}_{model}.tsv"
     conda:
         "../envs/tensorflow.yaml"
-    threads: config["training"]["threads"]
+    threads: BACKGROUND_THREADS
     resources:
         nice=BACKGROUND_NICENESS,
         mem_mb=4000,

@@ -2,36 +2,51 @@
 
 Snakemake's `priority:` only decides which job starts first. Once the raw-audio baselines and
 the composers train beside the performer (the run's longest job), the kernel shares the cores
-among them equally and the performer slows to a third of its pace. Jobs off that path lower
-their own priority and take the cycles the performer leaves idle instead: it uses about 1.2 of
-2 cores alone.
+among them equally: a performer step took 2.6 times as long beside two training jobs. Jobs off
+that path lower their own priority and take the cycles the performer leaves idle instead (it
+uses about 1.2 of 2 cores alone).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
+log = logging.getLogger("sonata.scheduling")
+
+
+def _lower(tid: int, niceness: int) -> None:
+    """Raise one thread's nice value to `niceness`; a value already higher is kept."""
+    if os.getpriority(os.PRIO_PROCESS, tid) < niceness:
+        os.setpriority(os.PRIO_PROCESS, tid, niceness)
+
 
 def lower_cpu_priority(niceness: int) -> int:
-    """Run this process at `niceness` (0-19) or lower priority; return the niceness it now has.
+    """Run this process at nice `niceness` (0-19) or nicer; return the main thread's value.
 
-    On Linux a nice value belongs to each thread, and TensorFlow and numba start theirs at
-    import: every thread present is lowered, and threads started later inherit it. Never raises
-    a priority (that needs privileges): a run started under `nice` keeps its own value if it
-    is lower still.
+    On Linux a nice value belongs to each thread, and TensorFlow starts its threads at import:
+    every thread present is lowered (until no new one appears), and threads started later
+    inherit their creator's value. A thread already nicer keeps its value (lowering a nice value
+    needs privileges). Where the system refuses, the job runs on at its priority with a warning:
+    how a job shares the cores never changes what it computes.
     """
-    current = os.getpriority(os.PRIO_PROCESS, 0)
-    target = max(current, int(niceness))
-    if target == current:
-        return current
+    niceness = int(niceness)
+    if niceness <= 0 or not hasattr(os, "getpriority"):
+        return os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else 0
     tasks = Path("/proc/self/task")
-    if tasks.is_dir():
-        for tid in tasks.iterdir():
-            try:
-                os.setpriority(os.PRIO_PROCESS, int(tid.name), target)
-            except ProcessLookupError:  # a thread that ended meanwhile
-                pass
-    else:
-        os.nice(target - current)
+    try:
+        if tasks.is_dir():
+            done: set[int] = set()
+            while todo := {int(t.name) for t in tasks.iterdir()} - done:
+                for tid in todo:
+                    try:
+                        _lower(tid, niceness)
+                    except ProcessLookupError:  # a thread that ended meanwhile
+                        pass
+                done |= todo
+        else:  # macOS and the BSDs: one value for the whole process
+            _lower(0, niceness)
+    except OSError as error:
+        log.warning("could not lower the CPU priority to nice %d (%s); running as is", niceness, error)
     return os.getpriority(os.PRIO_PROCESS, 0)

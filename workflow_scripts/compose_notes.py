@@ -100,10 +100,8 @@ def compose(
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     from sonata.logs import setup_logging
-    from sonata.scheduling import lower_cpu_priority
 
     setup_logging(snakemake.log[0])
-    lower_cpu_priority(snakemake.resources.nice)
     compose(
         snakemake.input.info,
         snakemake.input.weights,

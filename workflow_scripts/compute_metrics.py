@@ -104,10 +104,8 @@ def note_metrics(pieces: list[dict], held_out: pd.DataFrame, seed: int) -> pd.Da
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     from sonata.logs import setup_logging
-    from sonata.scheduling import lower_cpu_priority
 
     setup_logging(snakemake.log[0])
-    lower_cpu_priority(snakemake.resources.nice)
     table = compute(
         pd.read_parquet(snakemake.input.manifest),
         snakemake.params.pieces,

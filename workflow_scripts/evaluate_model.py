@@ -40,11 +40,13 @@ def evaluate(card_path: str, weights_path: str, test_path: str, max_windows: int
 
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
+    from models.training import configure_tensorflow
     from sonata.logs import setup_logging
     from sonata.scheduling import lower_cpu_priority
 
     setup_logging(snakemake.log[0])
     lower_cpu_priority(snakemake.resources.nice)
+    configure_tensorflow(snakemake.threads, mixed_precision=False)  # the threads its rule asked for
     table = evaluate(
         snakemake.input.info,
         snakemake.input.weights,

@@ -93,11 +93,9 @@ def train_composer(
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     from sonata.logs import setup_logging
-    from sonata.scheduling import lower_cpu_priority
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     setup_logging(snakemake.log[0])
-    lower_cpu_priority(snakemake.resources.nice)
     train_composer(
         snakemake.params.composer,
         float(snakemake.params.frame_seconds),
