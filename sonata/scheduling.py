@@ -1,10 +1,9 @@
 """CPU priority of a rule's process, so the run's critical path keeps its cores.
 
-Snakemake's `priority:` only decides which job starts first. Once the raw-audio baselines and
-the composers train beside the performer (the run's longest job), the kernel shares the cores
-among them equally: a performer step took 2.6 times as long beside two training jobs. Jobs off
-that path lower their own priority and take the cycles the performer leaves idle instead (it
-uses about 1.2 of 2 cores alone).
+Snakemake's `priority:` only decides which job starts first. Once the raw-audio baselines train
+beside the performer (the run's longest job), the kernel shares the cores among them equally: a
+performer step took 2.6 times as long beside two training jobs. The baselines lower their own
+priority and take the cycles the performer leaves idle instead (it uses about 1.6 of 2 cores).
 """
 
 from __future__ import annotations
