@@ -237,7 +237,7 @@ def test_a_job_that_asked_for_a_gpu_fails_naming_the_setting_when_none_is_visibl
     with pytest.raises(SonataError, match=r"training\.gpus is 1 .*training\.gpus: 0"):
         configure_tensorflow(1, False, 1)
     with caplog.at_level("WARNING", logger="sonata.train"):
-        assert configure_tensorflow(1, True, 0) == "CPU (1 threads), float32"
+        assert configure_tensorflow(1, True, 0) == "CPU (1 thread), float32"
     assert "mixed_precision ignored" in caplog.text
 
 
