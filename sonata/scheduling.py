@@ -21,31 +21,36 @@ def _lower(tid: int, niceness: int) -> None:
         os.setpriority(os.PRIO_PROCESS, tid, niceness)
 
 
+def _lower_every_thread(niceness: int) -> None:
+    """Each thread of the process on Linux (until no new one appears); the process elsewhere."""
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():  # macOS and the BSDs: one value for the whole process
+        _lower(0, niceness)
+        return
+    done: set[int] = set()
+    while todo := {int(t.name) for t in tasks.iterdir()} - done:
+        for tid in todo:
+            try:
+                _lower(tid, niceness)
+            except ProcessLookupError:  # a thread that ended meanwhile
+                pass
+        done |= todo
+
+
 def lower_cpu_priority(niceness: int) -> int:
     """Run this process at nice `niceness` (0-19) or nicer; return the main thread's value.
 
     On Linux a nice value belongs to each thread, and TensorFlow starts its threads at import:
-    every thread present is lowered (until no new one appears), and threads started later
-    inherit their creator's value. A thread already nicer keeps its value (lowering a nice value
-    needs privileges). Where the system refuses, the job runs on at its priority with a warning:
-    how a job shares the cores never changes what it computes.
+    every thread present is lowered, and threads started later inherit their creator's value.
+    A thread already nicer keeps its value (lowering a nice value needs privileges). Where the
+    system refuses, the job runs on at its priority with a warning: how a job shares the cores
+    never changes what it computes.
     """
-    niceness = int(niceness)
-    if niceness <= 0 or not hasattr(os, "getpriority"):
-        return os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else 0
-    tasks = Path("/proc/self/task")
-    try:
-        if tasks.is_dir():
-            done: set[int] = set()
-            while todo := {int(t.name) for t in tasks.iterdir()} - done:
-                for tid in todo:
-                    try:
-                        _lower(tid, niceness)
-                    except ProcessLookupError:  # a thread that ended meanwhile
-                        pass
-                done |= todo
-        else:  # macOS and the BSDs: one value for the whole process
-            _lower(0, niceness)
-    except OSError as error:
-        log.warning("could not lower the CPU priority to nice %d (%s); running as is", niceness, error)
+    if not hasattr(os, "getpriority"):  # Windows: no nice values
+        return 0
+    if int(niceness) > 0:
+        try:
+            _lower_every_thread(int(niceness))
+        except OSError as error:
+            log.warning("could not lower the CPU priority to nice %s (%s); running as is", niceness, error)
     return os.getpriority(os.PRIO_PROCESS, 0)
