@@ -18,7 +18,7 @@ rule generate_samples:
         "results/benchmarks/generate_samples/{dataset}_{model}.tsv"
     conda:
         "../envs/tensorflow.yaml"
-    threads: config["generation"]["threads"]
+    threads: BACKGROUND_THREADS
     resources:
         nice=BACKGROUND_NICENESS,
         mem_mb=4000,

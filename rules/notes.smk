@@ -172,6 +172,8 @@ rule perform_notes:
         "logs/perform_notes/{dataset}.log",
     benchmark:
         "results/benchmarks/perform_notes/{dataset}.tsv"
+    # on the critical path after the performer: before the baselines' jobs waiting for cores
+    priority: 10
     conda:
         "../envs/tensorflow.yaml"
     threads: config["generation"]["threads"]

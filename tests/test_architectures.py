@@ -13,6 +13,7 @@ from models.training import TrainingConfig
 from sonata.config import validate_config
 from tests.conftest import REPO, repo_config, tone
 from workflow_scripts.evaluate_model import evaluate
+from workflow_scripts.generate_samples import generate_by_length
 from workflow_scripts.make_shards import write_shard
 from workflow_scripts.train_model import TrainingData, TrainingOutputs, train
 
@@ -76,6 +77,24 @@ def test_adapter_builds_trains_saves_loads_evaluates_and_generates(name, tmp_pat
     assert audio.shape == (2, 50) and np.isfinite(audio).all() and np.abs(audio).max() <= 1.0
     assert sum(made) >= 50
     np.testing.assert_array_equal(audio, generate())  # seeded
+
+    # pieces of different lengths: each generates for its own length (one batch ran every row
+    # to the longest, a 5-second piece costing 2 minutes), shortest first
+    class CountingAdapter:
+        def __init__(self):
+            self.calls = []
+
+        def generate(self, model, card, primes, n_samples, *rest):
+            self.calls.append((len(primes), n_samples))
+            return adapter.generate(model, card, primes, n_samples, *rest)
+
+    counting = CountingAdapter()
+    pieces = generate_by_length(counting, model, card, primes, [0.01, 0.005], RATE, 1.0, 3, ids)
+    assert [len(p) for p in pieces] == [80, 40]
+    assert counting.calls == [(1, 40), (1, 80)]
+    again = generate_by_length(adapter, model, card, primes, [0.01, 0.005], RATE, 1.0, 3, ids)
+    for a, b in zip(pieces, again):
+        np.testing.assert_array_equal(a, b)  # seeded
 
 
 def test_no_code_outside_the_registry_asks_an_architectures_name():

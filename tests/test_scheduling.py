@@ -96,14 +96,15 @@ def test_the_performer_keeps_its_priority_and_the_baselines_yield(tmp_path):
     # the critical path, what feeds its pieces and what waits for it keep their priority
     for rule in ("train_performer", "train_composer", "compose_notes", "perform_notes", "compute_metrics"):
         assert plan[rule]["nice"] == {""}, plan
-    assert plan["train_model"]["threads"] == plan["evaluate_model"]["threads"] == {"1"}, plan
+    for rule in BACKGROUND_RULES:
+        assert plan[rule]["threads"] == {"1"}, plan
     assert plan["train_performer"]["threads"] == plan["train_composer"]["threads"] == {"2"}, plan
 
     cfg["scheduling"].update(background_niceness=0, background_threads=2)
     write_config(tmp_path, cfg)
     plan = _plan(snakemake(tmp_path, "-n", "--cores", "8", "results/samples"))
     assert {r for r, job in plan.items() if job["nice"] == {"0"}} == BACKGROUND_RULES, plan
-    assert plan["train_model"]["threads"] == {"2"}, plan
+    assert plan["train_model"]["threads"] == plan["generate_samples"]["threads"] == {"2"}, plan
 
 
 def test_each_rule_that_declares_a_niceness_has_its_script_apply_it():

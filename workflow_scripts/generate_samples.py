@@ -69,6 +69,38 @@ def generate_pieces(
     return audio
 
 
+def generate_by_length(
+    adapter,
+    model,
+    card: ModelCard,
+    primes: np.ndarray,
+    durations: list[float],
+    rate: int,
+    temperature: float,
+    seed: int,
+    condition_ids: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """Audio for each primer, as long as its duration. Pieces of one length generate together,
+    one batch per length (shortest first, seeds seed, seed + 1, ...): a batch runs as long as its
+    longest row, so a 5-second piece batched with a 2-minute one would cost 2 minutes."""
+    audio: list[np.ndarray] = [np.empty(0, np.float32)] * len(durations)
+    for offset, length in enumerate(sorted(set(durations))):
+        rows = [i for i, d in enumerate(durations) if d == length]
+        made = generate_pieces(
+            adapter,
+            model,
+            card,
+            primes[rows],
+            int(round(length * rate)),
+            temperature,
+            seed + offset,
+            None if condition_ids is None else np.asarray(condition_ids)[rows],
+        )
+        for i, sound in zip(rows, made):
+            audio[i] = sound
+    return audio
+
+
 def run(
     card_path: str,
     weights_path: str,
@@ -88,15 +120,14 @@ def run(
     primes_info = choose_primes(pd.read_parquet(manifest_path), len(durations), prime_length)
     primes = np.stack([read_segment(p["wav"], p["start"], prime_length) for p in primes_info])
     conditions = condition_ids(primes_info, card.model, card.conditions)
-    n_samples = int(round(max(durations) * rate))
     started = time.time()
-    audio = generate_pieces(
-        adapter, model, card, primes, n_samples, generation_cfg["temperature"], seed, conditions
+    audio = generate_by_length(
+        adapter, model, card, primes, durations, rate, generation_cfg["temperature"], seed, conditions
     )
     seconds = time.time() - started
     pieces = []
     for i, (duration, out, prime) in enumerate(zip(durations, outputs, primes_info)):
-        write_wav(out, audio[i, : int(round(duration * rate))], rate)
+        write_wav(out, audio[i], rate)
         pieces.append(
             GeneratedPiece(
                 file=out,
@@ -108,20 +139,20 @@ def run(
                 ensemble=prime["ensemble"],
             )
         )
-    generated = n_samples * len(durations)
+    generated = sum(len(a) for a in audio)
     record = GenerationRecord(
         architecture=card.architecture,
         temperature=generation_cfg["temperature"],
-        batch=len(durations),
+        batch=max(durations.count(d) for d in durations),  # pieces of one length generate together
         wall_seconds=round(seconds, 2),
         samples_per_second=round(generated / seconds, 1),
         real_time_factor=round((generated / rate) / seconds, 4),
         pieces=pieces,
     )
     log.info(
-        "generated %d x %.1f s in %.1f s: real-time factor %.3f",
+        "generated %d pieces (%s s) in %.1f s: real-time factor %.3f",
         len(durations),
-        n_samples / rate,
+        ", ".join(f"{d:g}" for d in durations),
         seconds,
         record.real_time_factor,
     )

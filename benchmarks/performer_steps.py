@@ -1,0 +1,231 @@
+"""How the performer's playing grows with training: one long training of the default performer,
+judged at checkpoints on the notes route's own targets (score following and tonal fraction of
+the held-out passages, as compute_metrics measures them), on whatever Keras backend and device
+this process has. It answers whether the targets wait for compute or for the model.
+
+    python -m benchmarks.performer_steps pack RESULTS PACK   # after a default run: its note shards, wavs
+    python -m benchmarks.performer_steps run PACK --steps 12000 --every 2400 [--set KEY=VALUE ...]
+
+`pack` gathers what training needs (the performer's recordings as mu-law codes at its rate, their
+notes, the validation and held-out passages) into one file small enough to carry to a GPU
+machine without the corpus or TensorFlow (`KERAS_BACKEND=jax`). `run` prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def default_config() -> dict:
+    from sonata.config import validate_config
+
+    return validate_config(yaml.safe_load((REPO / "config.yaml").read_text()), "config.yaml")
+
+
+def pack(results: str, out: str) -> None:
+    """Everything `run` needs, from a finished default run's results folder."""
+    from models.conditioning import condition_vocabulary, known_condition_ids
+    from models.performer import PerformerSettings, prepare
+    from workflow_scripts.perform_notes import held_out_passages
+    from workflow_scripts.train_performer import listening_passages, performer_recordings
+
+    config = default_config()
+    notes_cfg, cfg = config["notes"], config["notes"]["performer"]
+    shards = {
+        split: [f"{results}/shards/{d}/notes/{split}.h5" for d in config["datasets"]]
+        for split in ("train", "validation", "test")
+    }
+    chosen = performer_recordings(shards)
+    vocabulary = condition_vocabulary([{"composer": c, "ensemble": e} for *_, c, e in chosen["train"]], cfg)
+
+    def ids(rows: list[dict]) -> list[int]:
+        found = known_condition_ids(rows, cfg, vocabulary)
+        return [0] * len(rows) if found is None else [int(i) for i in found]
+
+    settings = PerformerSettings.from_config(notes_cfg)
+    recordings = {}
+    for split, rows in chosen.items():
+        recordings[split] = [
+            (prepare(wav, notes, settings, cfg["quantization_channels"]).codes.astype(np.uint8), notes, i)
+            for (wav, notes, _, _), i in zip(rows, ids([{"composer": c, "ensemble": e} for *_, c, e in rows]))
+        ]
+    listening = listening_passages(
+        chosen["validation"], cfg["checkpoint_passages"], cfg["checkpoint_seconds"]
+    )
+    held_out = []
+    for dataset in config["datasets"]:
+        passages = held_out_passages(
+            f"{results}/shards/{dataset}/notes/test.h5",
+            notes_cfg["held_out_seconds"],
+            notes_cfg["held_out_passages"],
+        )
+        for (_, notes), i in zip(passages, ids([w for w, _ in passages])):
+            held_out.append((dataset, notes, i))
+    data = {
+        "vocabulary": vocabulary,
+        "recordings": recordings,
+        "listening": [
+            (notes, i)
+            for (notes, _), i in zip(
+                listening, ids([{"composer": r[2], "ensemble": r[3]} for _, r in listening])
+            )
+        ],
+        "held_out": held_out,
+    }
+    with gzip.open(out, "wb") as f:
+        pickle.dump(data, f)
+    print(f"packed {out}: {os.path.getsize(out) / 1e6:.1f} MB")
+
+
+def _setting(text: str) -> tuple[str, object]:
+    key, _, value = text.partition("=")
+    return key, yaml.safe_load(value)
+
+
+def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int) -> None:
+    """Train for `steps`, judging every `every` steps; print one table row per judgement."""
+    import keras
+
+    from models.performer import PerformedRecording, PerformerSettings, perform, performer_spec, window_batch
+    from models.training import SeededBatches
+    from models.wavenet import build_wavenet, wavenet_trainer
+    from sonata.analysis import score_following, tonal_fraction
+    from sonata.audio import interpolate
+    from sonata.notes import piano_roll
+
+    config = default_config()
+    notes_cfg, metrics = config["notes"], config["metrics"]
+    cfg = {**notes_cfg["performer"], **dict(_setting(o) for o in overrides)}
+    with gzip.open(pack_path, "rb") as f:
+        data = pickle.load(f)
+    keras.utils.set_random_seed(seed)
+    settings = PerformerSettings.from_config({**notes_cfg, "performer": cfg})
+    spec = performer_spec(cfg, settings)
+
+    def recording(codes, notes, condition):
+        frames = len(codes) // settings.frame_samples
+        roll = piano_roll(notes, frames, settings.frame_seconds, settings.onset_frames)
+        return PerformedRecording(codes.astype(np.int32), roll, condition)
+
+    train = [recording(*r) for r in data["recordings"]["train"]]
+    validation = [recording(*r) for r in data["recordings"]["validation"]]
+    conditioned = bool(data["vocabulary"])
+    model = build_wavenet(spec, len(data["vocabulary"]))
+    trainer = wavenet_trainer(model, spec, steps)
+    crop = spec.receptive_field - 1
+
+    def draw(recordings):
+        return lambda rng: window_batch(recordings, settings, spec.batch_size, rng, crop, conditioned)
+
+    batches, checks = SeededBatches(draw(train), seed), SeededBatches(draw(validation), seed + 1)
+    out_rate = config["audio"]["sample_rate"]
+    fft = int(metrics["fft_size"])
+    threshold = float(metrics["silence_threshold"])
+
+    def play(passages, seconds):
+        ids = np.array([i for _, i in passages]) if conditioned else None
+        return perform(
+            model,
+            spec,
+            settings,
+            [n for n, _ in passages],
+            [seconds] * len(passages),
+            ids,
+            float(cfg["temperature"]),
+            seed,
+            floor=float(cfg["probability_floor"]),
+        )
+
+    print(
+        f"performer, default config with {overrides or 'no changes'}: {model.count_params():,} parameters, "
+        f"batch {spec.batch_size}, {steps} steps ({cfg['learning_rate_schedule']} learning rate), "
+        f"Keras backend {keras.backend.backend()}"
+    )
+    print(
+        "| steps | train s | loss | val loss | validation SF (5 s, performer rate) | held-out SF "
+        "| held-out tonal | held-out SF per dataset |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    losses, trained, started = [], 0.0, time.time()
+    for step in range(steps):
+        began = time.time()
+        losses.append(trainer.train_on_batch(*batches.batch(step), return_dict=True)["loss"])
+        trained += time.time() - began
+        if (step + 1) % every and step + 1 != steps:
+            continue
+        val = np.mean([trainer.test_on_batch(*checks.batch(i), return_dict=True)["loss"] for i in range(10)])
+        heard = play(data["listening"], float(cfg["checkpoint_seconds"]))
+        val_sf = np.nanmean(
+            [
+                score_following(
+                    a,
+                    settings.sample_rate,
+                    n,
+                    int(round(fft * settings.sample_rate / out_rate)),
+                    metrics["frame_seconds"],
+                    threshold,
+                )
+                for a, (n, _) in zip(heard, data["listening"])
+            ]
+        )
+        played = play([(n, i) for _, n, i in data["held_out"]], float(notes_cfg["held_out_seconds"]))
+        per_dataset: dict[str, list] = {}
+        for audio, (dataset, notes, _) in zip(played, data["held_out"]):
+            audio = interpolate(audio, out_rate // settings.sample_rate)
+            sf = score_following(audio, out_rate, notes, fft, metrics["frame_seconds"], threshold)
+            tonal = tonal_fraction(
+                audio,
+                out_rate,
+                fft,
+                threshold,
+                metrics["tonal_peak_db"],
+                metrics["tonal_floor_hz"],
+                metrics["tonal_band_db"],
+            )
+            per_dataset.setdefault(dataset, []).append((sf, tonal))
+        scores = np.array([v for rows in per_dataset.values() for v in rows])
+        split = " / ".join(
+            f"{d} {np.mean([s for s, _ in rows]):.3f} (tonal {np.mean([t for _, t in rows]):.3f})"
+            for d, rows in per_dataset.items()
+        )
+        print(
+            f"| {step + 1} | {trained:.0f} | {np.mean(losses[-every:]):.3f} | {val:.3f} | {val_sf:.3f} | "
+            f"{scores[:, 0].mean():.3f} | {scores[:, 1].mean():.3f} | {split} |",
+            flush=True,
+        )
+    print(f"wall {time.time() - started:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pack")
+    p.add_argument("results")
+    p.add_argument("out")
+    r = sub.add_parser("run")
+    r.add_argument("pack")
+    r.add_argument("--steps", type=int, default=12000)
+    r.add_argument("--every", type=int, default=2400)
+    r.add_argument("--set", action="append", default=[], help="notes.performer KEY=VALUE")
+    r.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.command == "pack":
+        pack(args.results, args.out)
+    else:
+        run(args.pack, args.steps, args.every, args.set, args.seed or default_config()["seed"])
+
+
+if __name__ == "__main__":
+    main()
