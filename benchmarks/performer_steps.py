@@ -26,20 +26,22 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-def default_config() -> dict:
+def read_config(path: str | Path = REPO / "config.yaml") -> dict:
+    """A whole workflow config (config.yaml by default), validated."""
     from sonata.config import validate_config
 
-    return validate_config(yaml.safe_load((REPO / "config.yaml").read_text()), "config.yaml")
+    return validate_config(yaml.safe_load(Path(path).read_text()), str(path))
 
 
-def pack(results: str, out: str) -> None:
-    """Everything `run` needs, from a finished default run's results folder."""
+def pack(results: str, out: str, config: dict | None = None) -> None:
+    """Everything `run` needs, the config included, from the results folder of a finished run
+    of that config (config.yaml's by default)."""
     from models.conditioning import condition_vocabulary, known_condition_ids
     from models.performer import PerformerSettings, prepare
     from workflow_scripts.perform_notes import held_out_passages
     from workflow_scripts.train_performer import listening_passages, performer_recordings
 
-    config = default_config()
+    config = config or read_config()
     notes_cfg, cfg = config["notes"], config["notes"]["performer"]
     shards = {
         split: [f"{results}/shards/{d}/notes/{split}.h5" for d in config["datasets"]]
@@ -53,10 +55,11 @@ def pack(results: str, out: str) -> None:
         return [0] * len(rows) if found is None else [int(i) for i in found]
 
     settings = PerformerSettings.from_config(notes_cfg)
+    codes = np.uint8 if cfg["quantization_channels"] <= 256 else np.int32
     recordings = {}
     for split, rows in chosen.items():
         recordings[split] = [
-            (prepare(wav, notes, settings, cfg["quantization_channels"]).codes.astype(np.uint8), notes, i)
+            (prepare(wav, notes, settings, cfg["quantization_channels"]).codes.astype(codes), notes, i)
             for (wav, notes, _, _), i in zip(rows, ids([{"composer": c, "ensemble": e} for *_, c, e in rows]))
         ]
     listening = listening_passages(
@@ -72,6 +75,7 @@ def pack(results: str, out: str) -> None:
         for (_, notes), i in zip(passages, ids([w for w, _ in passages])):
             held_out.append((dataset, notes, i))
     data = {
+        "config": config,
         "vocabulary": vocabulary,
         "recordings": recordings,
         "listening": [
@@ -87,13 +91,17 @@ def pack(results: str, out: str) -> None:
     print(f"packed {out}: {os.path.getsize(out) / 1e6:.1f} MB")
 
 
+PACKED = {"sample_rate", "quantization_channels", "condition_on"}  # fixed by `pack`
+
+
 def _setting(text: str) -> tuple[str, object]:
     key, _, value = text.partition("=")
     return key, yaml.safe_load(value)
 
 
-def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int) -> None:
-    """Train for `steps`, judging every `every` steps; print one table row per judgement."""
+def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int | None = None) -> None:
+    """Train for `steps`, judging every `every` steps; print one table row per judgement.
+    overrides: "KEY=VALUE" settings of notes.performer over the packed config's."""
     import keras
 
     from models.performer import PerformedRecording, PerformerSettings, perform, performer_spec, window_batch
@@ -103,11 +111,18 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int)
     from sonata.audio import interpolate
     from sonata.notes import piano_roll
 
-    config = default_config()
-    notes_cfg, metrics = config["notes"], config["metrics"]
-    cfg = {**notes_cfg["performer"], **dict(_setting(o) for o in overrides)}
     with gzip.open(pack_path, "rb") as f:
         data = pickle.load(f)
+    config = data["config"]
+    notes_cfg, metrics = config["notes"], config["metrics"]
+    changes = dict(_setting(o) for o in overrides)
+    fixed = sorted(set(changes) & PACKED)
+    if fixed:
+        raise SystemExit(
+            f"{fixed} shaped the packed codes and conditions: pack again with a config that sets them"
+        )
+    cfg = {**notes_cfg["performer"], **changes}
+    seed = config["seed"] if seed is None else seed
     keras.utils.set_random_seed(seed)
     settings = PerformerSettings.from_config({**notes_cfg, "performer": cfg})
     spec = performer_spec(cfg, settings)
@@ -132,28 +147,45 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int)
     fft = int(metrics["fft_size"])
     threshold = float(metrics["silence_threshold"])
 
-    def play(passages, seconds):
+    def play(passages, seconds, seed, floor):
         ids = np.array([i for _, i in passages]) if conditioned else None
+        notes = [n for n, _ in passages]
+        temperature = float(cfg["temperature"])
         return perform(
-            model,
-            spec,
-            settings,
-            [n for n, _ in passages],
-            [seconds] * len(passages),
-            ids,
-            float(cfg["temperature"]),
-            seed,
-            floor=float(cfg["probability_floor"]),
+            model, spec, settings, notes, [seconds] * len(passages), ids, temperature, seed, floor=floor
         )
 
+    # as the run plays them: the listening test without the floor; each dataset's held-out
+    # passages together, under the seed perform_notes gives their length beside the composed pieces
+    held_seconds = float(notes_cfg["held_out_seconds"])
+    held_seed = seed + sorted({*config["generation"]["durations"], held_seconds}).index(held_seconds)
+    datasets = list(dict.fromkeys(d for d, _, _ in data["held_out"]))
+
+    def judge(audio, notes) -> tuple[float, float]:
+        """(score following, tonal fraction) of a held-out passage, as compute_metrics scores it."""
+        audio = interpolate(audio, out_rate // settings.sample_rate)
+        sf = score_following(audio, out_rate, notes, fft, metrics["frame_seconds"], threshold)
+        tonal = tonal_fraction(
+            audio,
+            out_rate,
+            fft,
+            threshold,
+            metrics["tonal_peak_db"],
+            metrics["tonal_floor_hz"],
+            metrics["tonal_band_db"],
+        )
+        return sf, tonal
+
     print(
-        f"performer, default config with {overrides or 'no changes'}: {model.count_params():,} parameters, "
+        f"performer, the packed config with {overrides or 'no changes'}: "
+        f"{model.count_params():,} parameters, "
         f"batch {spec.batch_size}, {steps} steps ({cfg['learning_rate_schedule']} learning rate), "
         f"Keras backend {keras.backend.backend()}"
     )
     print(
-        "| steps | train s | loss | val loss | validation SF (5 s, performer rate) | held-out SF "
-        "| held-out tonal | held-out SF per dataset |"
+        "| steps | train s | loss | val loss "
+        f"| validation SF ({cfg['checkpoint_seconds']:g} s, performer rate) "
+        "| held-out SF | held-out tonal | held-out SF per dataset |"
     )
     print("|---|---|---|---|---|---|---|---|")
     losses, trained, started = [], 0.0, time.time()
@@ -164,7 +196,7 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int)
         if (step + 1) % every and step + 1 != steps:
             continue
         val = np.mean([trainer.test_on_batch(*checks.batch(i), return_dict=True)["loss"] for i in range(10)])
-        heard = play(data["listening"], float(cfg["checkpoint_seconds"]))
+        heard = play(data["listening"], float(cfg["checkpoint_seconds"]), seed, 0.0)
         val_sf = np.nanmean(
             [
                 score_following(
@@ -178,21 +210,12 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int)
                 for a, (n, _) in zip(heard, data["listening"])
             ]
         )
-        played = play([(n, i) for _, n, i in data["held_out"]], float(notes_cfg["held_out_seconds"]))
         per_dataset: dict[str, list] = {}
-        for audio, (dataset, notes, _) in zip(played, data["held_out"]):
-            audio = interpolate(audio, out_rate // settings.sample_rate)
-            sf = score_following(audio, out_rate, notes, fft, metrics["frame_seconds"], threshold)
-            tonal = tonal_fraction(
-                audio,
-                out_rate,
-                fft,
-                threshold,
-                metrics["tonal_peak_db"],
-                metrics["tonal_floor_hz"],
-                metrics["tonal_band_db"],
-            )
-            per_dataset.setdefault(dataset, []).append((sf, tonal))
+        for dataset in datasets:
+            passages = [(n, i) for d, n, i in data["held_out"] if d == dataset]
+            floor = float(cfg["probability_floor"])
+            for audio, (notes, _) in zip(play(passages, held_seconds, held_seed, floor), passages):
+                per_dataset.setdefault(dataset, []).append(judge(audio, notes))
         scores = np.array([v for rows in per_dataset.values() for v in rows])
         split = " / ".join(
             f"{d} {np.mean([s for s, _ in rows]):.3f} (tonal {np.mean([t for _, t in rows]):.3f})"
@@ -214,17 +237,18 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("pack")
     p.add_argument("results")
     p.add_argument("out")
+    p.add_argument("--config", default=str(REPO / "config.yaml"), help="the run's config file")
     r = sub.add_parser("run")
     r.add_argument("pack")
     r.add_argument("--steps", type=int, default=12000)
     r.add_argument("--every", type=int, default=2400)
     r.add_argument("--set", action="append", default=[], help="notes.performer KEY=VALUE")
-    r.add_argument("--seed", type=int, default=None)
+    r.add_argument("--seed", type=int, default=None, help="the packed config's seed by default")
     args = parser.parse_args(argv)
     if args.command == "pack":
-        pack(args.results, args.out)
+        pack(args.results, args.out, read_config(args.config))
     else:
-        run(args.pack, args.steps, args.every, args.set, args.seed or default_config()["seed"])
+        run(args.pack, args.steps, args.every, args.set, args.seed)
 
 
 if __name__ == "__main__":

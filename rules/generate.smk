@@ -24,7 +24,8 @@ rule generate_samples:
         mem_mb=4000,
         runtime=120,
     params:
-        generation=config["generation"],
+        # its threads are the rule's (and change no result): they must not rerun it
+        generation={k: v for k, v in config["generation"].items() if k != "threads"},
         seed=config["seed"],
     script:
         "../workflow_scripts/generate_samples.py"

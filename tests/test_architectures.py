@@ -89,9 +89,15 @@ def test_adapter_builds_trains_saves_loads_evaluates_and_generates(name, tmp_pat
             return adapter.generate(model, card, primes, n_samples, *rest)
 
     counting = CountingAdapter()
+    primes = np.stack([tone(1.0, RATE, f)[: card.context_samples + 7] for f in (220, 330)]).astype(np.float32)
     pieces = generate_by_length(counting, model, card, primes, [0.01, 0.005], RATE, 1.0, 3, ids)
     assert [len(p) for p in pieces] == [80, 40]
     assert counting.calls == [(1, 40), (1, 80)]
+    for row, (n, seed) in enumerate([(80, 4), (40, 3)]):  # each row its own primer, condition, seed
+        alone = adapter.generate(
+            model, card, primes[[row]], n, 1.0, seed, None if ids is None else ids[[row]], lambda k: None
+        )
+        np.testing.assert_array_equal(pieces[row], alone[0])
     again = generate_by_length(adapter, model, card, primes, [0.01, 0.005], RATE, 1.0, 3, ids)
     for a, b in zip(pieces, again):
         np.testing.assert_array_equal(a, b)  # seeded

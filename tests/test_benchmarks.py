@@ -1,5 +1,11 @@
-"""The paper-size training benchmark: its preset merge and one real step of each note model."""
+"""The benchmarks meant for a GPU machine: the paper-size training steps (the preset merge, one
+real step of each note model) and the performer's playing against its training steps."""
 
+import gzip
+import pickle
+import re
+
+import pytest
 import yaml
 
 from benchmarks.paper_training import paper_config, step_rows
@@ -24,3 +30,40 @@ def test_step_rows_time_real_training_steps_of_the_note_models():
         assert row["s/step"] > 0 and row["predicted per s"] > 0 and row["parameters"] > 0
         assert row["vs float32"] == 1.0
     assert rows[0]["unit"] == "tokens" and rows[1]["unit"] == "samples"
+
+
+def test_performer_steps_packs_a_run_then_scores_its_held_out_passages_at_each_checkpoint(tmp_path, capsys):
+    from benchmarks.performer_steps import pack, run
+    from tests.test_notes_route import labelled_recordings
+    from workflow_scripts.make_note_shards import note_shards
+
+    cfg = tiny_config()
+    cfg["datasets"] = {"d": next(iter(cfg["datasets"].values()))}
+    cfg["notes"]["held_out_passages"] = 2
+    folder = tmp_path / "results" / "shards" / "d" / "notes"
+    folder.mkdir(parents=True)
+    manifest = labelled_recordings(tmp_path, [1, 2, 3, 4, 5, 6, 7, 8])
+    note_shards(manifest, "d", {s: str(folder / f"{s}.h5") for s in ("train", "validation", "test")})
+    packed = str(tmp_path / "pack.gz")
+    pack(str(tmp_path / "results"), packed, cfg)
+    with gzip.open(packed, "rb") as f:
+        data = pickle.load(f)
+    assert [d for d, _, _ in data["held_out"]] == ["d", "d"] and len(data["listening"]) == 4
+    assert len(data["recordings"]["train"]) == 4 and data["vocabulary"] == ["Solo Piano"]
+
+    run(packed, steps=4, every=2, overrides=["residual_channels=4"])
+    out = capsys.readouterr().out
+    rows = [line.split("|")[1:-1] for line in out.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [int(r[0]) for r in rows] == [2, 4]
+    for row in rows:
+        held_out_sf, held_out_tonal = float(row[5]), float(row[6])
+        assert 0 <= held_out_sf <= 1 and 0 <= held_out_tonal <= 1
+        assert row[7].strip().startswith("d ")  # per dataset
+    run(packed, steps=1, every=1, overrides=[])
+    assert _parameters(out) < _parameters(capsys.readouterr().out)  # the override took
+    with pytest.raises(SystemExit, match="sample_rate"):  # the pack fixed it
+        run(packed, steps=1, every=1, overrides=["sample_rate=4000"])
+
+
+def _parameters(out: str) -> int:
+    return int(re.search(r"([\d,]+) parameters", out).group(1).replace(",", ""))

@@ -107,12 +107,25 @@ def test_the_performer_keeps_its_priority_and_the_baselines_yield(tmp_path):
     assert plan["train_model"]["threads"] == plan["generate_samples"]["threads"] == {"2"}, plan
 
 
+def _rule_blocks() -> dict[str, str]:
+    rules = "\n".join(p.read_text() for p in sorted((REPO / "rules").glob("*.smk")))
+    blocks = re.split(r"^rule ", rules, flags=re.MULTILINE)[1:]
+    return {block.split(":", 1)[0]: block for block in blocks}
+
+
+def test_the_critical_path_starts_first_when_its_inputs_are_ready():
+    """Among ready jobs Snakemake starts the higher priority first: without it the baselines'
+    generation took the free slots when the performer finished and its pieces waited."""
+    blocks = _rule_blocks()
+    for name in ("train_performer", "perform_notes"):
+        assert re.search(r"^\s+priority: [1-9]", blocks[name], re.MULTILINE), name
+    assert not any("priority:" in blocks[name] for name in BACKGROUND_RULES)
+
+
 def test_each_rule_that_declares_a_niceness_has_its_script_apply_it():
     """main() is not covered by the unit tests: a rule could declare `nice` that its script ignores."""
-    rules = "\n".join(p.read_text() for p in sorted((REPO / "rules").glob("*.smk")))
     declared = {}
-    for block in re.split(r"^rule ", rules, flags=re.MULTILINE)[1:]:
-        name = block.split(":", 1)[0]
+    for name, block in _rule_blocks().items():
         script = re.search(r'script:\s*"\.\./(workflow_scripts/\w+\.py)"', block)
         if "nice=BACKGROUND_NICENESS" in block:
             declared[name] = script.group(1)

@@ -172,6 +172,11 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
         "samples",
     }
     cfg["notes"]["composer"].update(sampling)
+    # thread counts change no result: they rerun nothing
+    cfg["generation"]["threads"] += 1
+    write_config(tmp_path, cfg)
+    assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == set()
+    cfg["generation"]["threads"] -= 1
 
     cfg["datasets"]["beethoven"]["composers"] = ["Beethoven", "Mozart"]
     write_config(tmp_path, cfg)
