@@ -16,6 +16,7 @@ import pandas as pd
 
 from sonata import SonataError
 from sonata.audio import decimate, read_audio
+from sonata.batching import by_length
 from sonata.mulaw import mulaw_decode, mulaw_encode
 from sonata.notes import KEYS, piano_roll
 
@@ -143,13 +144,11 @@ def perform(
 ) -> list[np.ndarray]:
     """Audio at the performer's rate for each note table, starting from silence (floor: see
     IncrementalWaveNet.sample). Pieces of one length are sampled together, one batch per length
-    (shortest first, seeds seed, seed + 1, ...): a batch runs as long as its longest row, so a
-    10-second passage batched with a 2-minute piece would cost 2 minutes."""
-    audio: list[np.ndarray] = [np.empty(0, np.float32)] * len(pieces)
-    for offset, length in enumerate(sorted(set(seconds))):
-        rows = [i for i, s in enumerate(seconds) if s == length]
+    (sonata.batching), shortest first, with seeds seed, seed + 1, ..."""
+
+    def play(rows: list[int], length: float, offset: int) -> list[np.ndarray]:
         ids = None if condition_ids is None else np.asarray(condition_ids)[rows]
-        played = _perform_together(
+        return _perform_together(
             model,
             spec,
             settings,
@@ -161,9 +160,8 @@ def perform(
             progress,
             floor,
         )
-        for i, sound in zip(rows, played):
-            audio[i] = sound
-    return audio
+
+    return by_length(seconds, play)
 
 
 def _perform_together(

@@ -10,6 +10,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sonata.audio import atomic_path, read_segment, write_wav
+from sonata.batching import by_length
 from sonata.logs import terminal
 from sonata.records import GeneratedPiece, GenerationRecord, ModelCard
 
@@ -80,13 +81,11 @@ def generate_by_length(
     seed: int,
     condition_ids: np.ndarray | None = None,
 ) -> list[np.ndarray]:
-    """Audio for each primer, as long as its duration. Pieces of one length generate together,
-    one batch per length (shortest first, seeds seed, seed + 1, ...): a batch runs as long as its
-    longest row, so a 5-second piece batched with a 2-minute one would cost 2 minutes."""
-    audio: list[np.ndarray] = [np.empty(0, np.float32)] * len(durations)
-    for offset, length in enumerate(sorted(set(durations))):
-        rows = [i for i, d in enumerate(durations) if d == length]
-        made = generate_pieces(
+    """Audio for each primer, as long as its duration: one batch per length (sonata.batching),
+    shortest first, with seeds seed, seed + 1, ..."""
+
+    def generate(rows: list[int], length: float, offset: int) -> np.ndarray:
+        return generate_pieces(
             adapter,
             model,
             card,
@@ -96,9 +95,8 @@ def generate_by_length(
             seed + offset,
             None if condition_ids is None else np.asarray(condition_ids)[rows],
         )
-        for i, sound in zip(rows, made):
-            audio[i] = sound
-    return audio
+
+    return by_length(durations, generate)
 
 
 def run(
