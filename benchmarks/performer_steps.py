@@ -1,7 +1,8 @@
-"""How the performer's playing grows with training: one long training of the default performer,
-judged at checkpoints on the notes route's own targets (score following and tonal fraction of
-the held-out passages, as compute_metrics measures them), on whatever Keras backend and device
-this process has. It answers whether the targets wait for compute or for the model.
+"""How the performer's playing grows with training: one long training of the performer (the
+packed config's, with any `--set` changes), judged at checkpoints on the notes route's own
+targets (score following and tonal fraction of the held-out passages, as compute_metrics
+measures them), on whatever Keras backend and device this process has. It answers whether the
+targets wait for compute or for the model.
 
     python -m benchmarks.performer_steps pack RESULTS PACK   # after a default run: its note shards, wavs
     python -m benchmarks.performer_steps run PACK --steps 12000 --every 2400 [--set KEY=VALUE ...]
@@ -162,7 +163,8 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
     datasets = list(dict.fromkeys(d for d, _, _ in data["held_out"]))
 
     def judge(audio, notes) -> tuple[float, float]:
-        """(score following, tonal fraction) of a held-out passage, as compute_metrics scores it."""
+        """(score following, tonal fraction) of a held-out passage, as compute_metrics scores it
+        (from the float audio and notes, without the run's 16-bit WAV and label CSV)."""
         audio = interpolate(audio, out_rate // settings.sample_rate)
         sf = score_following(audio, out_rate, notes, fft, metrics["frame_seconds"], threshold)
         tonal = tonal_fraction(

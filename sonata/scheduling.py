@@ -3,7 +3,7 @@
 Snakemake's `priority:` only decides which job starts first. Once the raw-audio baselines train
 beside the performer (the run's longest job), the kernel shares the cores among them equally: a
 performer step took 2.6 times as long beside two training jobs. The baselines lower their own
-priority and take the cycles the performer leaves idle instead (it uses about 1.6 of 2 cores).
+priority and take the cycles the performer leaves idle instead (it uses about 1.5 of 2 cores).
 """
 
 from __future__ import annotations
