@@ -110,6 +110,7 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
     from models.wavenet import build_wavenet, wavenet_trainer
     from sonata.analysis import score_following, tonal_fraction
     from sonata.audio import interpolate
+    from sonata.batching import length_offset
     from sonata.notes import piano_roll
 
     with gzip.open(pack_path, "rb") as f:
@@ -159,7 +160,7 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
     # as the run plays them: the listening test without the floor; each dataset's held-out
     # passages together, under the seed perform_notes gives their length beside the composed pieces
     held_seconds = float(notes_cfg["held_out_seconds"])
-    held_seed = seed + sorted({*config["generation"]["durations"], held_seconds}).index(held_seconds)
+    held_seed = seed + length_offset([*config["generation"]["durations"], held_seconds], held_seconds)
     datasets = list(dict.fromkeys(d for d, _, _ in data["held_out"]))
 
     def judge(audio, notes) -> tuple[float, float]:
@@ -213,9 +214,9 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
             ]
         )
         per_dataset: dict[str, list] = {}
+        floor = float(cfg["probability_floor"])
         for dataset in datasets:
             passages = [(n, i) for d, n, i in data["held_out"] if d == dataset]
-            floor = float(cfg["probability_floor"])
             for audio, (notes, _) in zip(play(passages, held_seconds, held_seed, floor), passages):
                 per_dataset.setdefault(dataset, []).append(judge(audio, notes))
         scores = np.array([v for rows in per_dataset.values() for v in rows])
