@@ -90,7 +90,9 @@ def _performer(config: dict, rng: np.random.Generator):
         0,
     )
     batch = config["notes"]["performer"]["batch_size"]
-    x, y = window_batch([recording], settings, batch, rng, spec.receptive_field - 1, conditioned=True)
+    x, y = window_batch(
+        [recording], settings, batch, rng, spec.receptive_field - 1, conditioned=True, guided=spec.pitch_guide
+    )
     return trainer, x, y, y.size
 
 

@@ -142,7 +142,9 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
     crop = spec.receptive_field - 1
 
     def draw(recordings):
-        return lambda rng: window_batch(recordings, settings, spec.batch_size, rng, crop, conditioned)
+        return lambda rng: window_batch(
+            recordings, settings, spec.batch_size, rng, crop, conditioned, spec.pitch_guide
+        )
 
     batches, checks = SeededBatches(draw(train), seed), SeededBatches(draw(validation), seed + 1)
     out_rate = config["audio"]["sample_rate"]

@@ -18,7 +18,7 @@ from sonata import SonataError
 from sonata.audio import decimate, read_audio
 from sonata.batching import by_length
 from sonata.mulaw import mulaw_decode, mulaw_encode
-from sonata.notes import KEYS, piano_roll
+from sonata.notes import KEYS, piano_roll, pitch_guide
 
 if TYPE_CHECKING:
     from models.architectures.wavenet import WaveNetSpec
@@ -78,9 +78,10 @@ def window_batch(
     rng: np.random.Generator,
     crop: int = 0,
     conditioned: bool = False,
+    guided: bool = False,
 ):
-    """Random frame-aligned windows: ((codes, roll[, condition ids]), the next sample's codes
-    from position `crop` on (where the receptive field is full))."""
+    """Random frame-aligned windows: ((codes, roll[, pitch guide][, condition ids]), the next
+    sample's codes from position `crop` on (where the receptive field is full))."""
     frames = settings.window_frames
     step = settings.frame_samples
     usable = np.array([max(0, len(r.roll) - frames - 1) for r in recordings], dtype=float)
@@ -89,6 +90,7 @@ def window_batch(
     targets = np.empty_like(codes)
     rolls = np.empty((batch, frames, recordings[0].roll.shape[1]), np.float32)
     conditions = np.empty((batch, 1), np.int32)
+    guides = np.empty((batch, frames * step, 2), np.float32)
     for i, k in enumerate(picks):
         rec = recordings[k]
         first = int(rng.integers(0, usable[k]))
@@ -97,7 +99,9 @@ def window_batch(
         targets[i] = rec.codes[start + 1 : start + frames * step + 1]
         rolls[i] = rec.roll[first : first + frames]
         conditions[i] = rec.condition
-    inputs = (codes, rolls, conditions) if conditioned else (codes, rolls)
+        if guided:
+            guides[i] = pitch_guide(rolls[i], step, settings.sample_rate, first)
+    inputs = (codes, rolls) + ((guides,) if guided else ()) + ((conditions,) if conditioned else ())
     return inputs, targets[:, crop:]
 
 
@@ -114,7 +118,13 @@ def performer_spec(cfg: dict, settings: PerformerSettings) -> WaveNetSpec:
             f"{settings.window_frames * settings.frame_samples} samples, shorter than the receptive field "
             f"({draft.receptive_field}); raise window_frames or lower layers_per_stack"
         )
-    return replace(draft, chunk=chunk, local_channels=2 * KEYS, frame_samples=settings.frame_samples)
+    return replace(
+        draft,
+        chunk=chunk,
+        local_channels=2 * KEYS,
+        frame_samples=settings.frame_samples,
+        pitch_guide=bool(cfg.get("pitch_guide", False)),
+    )
 
 
 def load_performer(card_path: str, weights_path: str):
@@ -173,7 +183,12 @@ def _perform_together(
     longest = int(round(seconds * rate))
     frames = longest // settings.frame_samples + 1
     rolls = np.stack([piano_roll(n, frames, settings.frame_seconds, settings.onset_frames) for n in pieces])
-    sampler = IncrementalWaveNet(WaveNetWeights(model, spec), len(pieces), seed, condition_ids, rolls)
+    guide = (
+        np.stack([pitch_guide(roll, settings.frame_samples, rate) for roll in rolls])
+        if spec.pitch_guide
+        else None
+    )
+    sampler = IncrementalWaveNet(WaveNetWeights(model, spec), len(pieces), seed, condition_ids, rolls, guide)
     silence = mulaw_encode(np.zeros((len(pieces), 1), np.float32), spec.quantization_channels)
     sampler.feed(silence.astype(np.int64))
     codes = []

@@ -36,8 +36,9 @@ def build_wavenet(spec: WaveNetSpec, n_conditions: int = 0) -> keras.Model:
     mu-law codes (batch, time) through an embedding; with `local_channels` the notes, one frame
     of features per `frame_samples` samples (batch, time / frame_samples, local_channels), which
     a small network turns into a bias on every layer's gates (local conditioning); with
-    n_conditions > 0 one integer id per sequence, a learned bias on every layer's gates (global
-    conditioning).
+    `pitch_guide` the notes' sines at the audio rate (batch, time, guide_channels), through a
+    1x1 convolution to every layer's gates as well; with n_conditions > 0 one integer id per
+    sequence, a learned bias on every layer's gates (global conditioning).
     """
     channels = spec.residual_channels
     skip_channels = spec.skip_channels
@@ -60,6 +61,10 @@ def build_wavenet(spec: WaveNetSpec, n_conditions: int = 0) -> keras.Model:
             local = layers.Conv1D(
                 spec.conditioning_channels, 3, padding="same", activation="tanh", name=f"local_hidden_{k}"
             )(local)
+    guide = None
+    if spec.guide_channels:
+        guide = keras.Input((None, spec.guide_channels), name="guide")
+        inputs.append(guide)
     condition = None
     if n_conditions:
         condition_id = keras.Input((1,), dtype="int32", name="condition")
@@ -74,6 +79,10 @@ def build_wavenet(spec: WaveNetSpec, n_conditions: int = 0) -> keras.Model:
         if local is not None:
             bias = layers.Conv1D(2 * channels, 1, use_bias=False, name=f"local_{i}")(local)
             z = layers.Add(name=f"played_{i}")([z, layers.UpSampling1D(spec.frame_samples)(bias)])
+        if guide is not None:
+            z = layers.Add(name=f"guided_{i}")(
+                [z, layers.Conv1D(2 * channels, 1, use_bias=False, name=f"guide_{i}")(guide)]
+            )
         if condition is not None:
             z = layers.Add(name=f"conditioned_{i}")(
                 [z, layers.Dense(2 * channels, use_bias=False, name=f"condition_{i}")(condition)]
@@ -144,6 +153,7 @@ class WaveNetArrays(NamedTuple):
     logit_w: np.ndarray  # (S, Q)
     logit_b: np.ndarray
     dilations: np.ndarray  # int64 per layer
+    guide_w: np.ndarray  # (layers, G, 2C) 1x1 from the pitch guide to the gates; G = 0 without
 
 
 class WaveNetWeights:
@@ -181,6 +191,11 @@ class WaveNetWeights:
         self.frame_samples = max(1, spec.frame_samples)
         self.local_hidden = [get(f"local_hidden_{k}") for k in range(2)] if "local_hidden_0" in names else []
         self.local_w = np.stack([get(f"local_{i}")[0][0] for i in range(n)]) if self.local_hidden else None
+        self.guide_w = (
+            np.stack([get(f"guide_{i}")[0][0] for i in range(n)])
+            if "guide_0" in names
+            else np.zeros((n, 0, self.dil_w.shape[-1]), np.float32)
+        )
         self.n_conditions = 0
         if "condition_embedding" in names:
             self.embedding = get("condition_embedding")[0]
@@ -226,6 +241,7 @@ class WaveNetWeights:
             self.logit_w,
             self.logit_b,
             self.dilations,
+            self.guide_w,
         )
 
 
@@ -242,15 +258,29 @@ def _sigmoid(x):
 
 
 @numba.njit(cache=True)
-def _step(t, x_value, b, state, inputs, cond, frame_samples, weights, logits_out, scratch):
+def _step(t, x_value, b, state, inputs, cond, guide, frame_samples, weights, logits_out, scratch):
     """Advance sequence b by one input (feature vector x_value) at time t; write next-sample
-    logits. The gates take frame t // frame_samples of cond (the last frame after the end).
+    logits. The gates take frame t // frame_samples of cond (the last frame after the end) and
+    sample t of the pitch guide (batch, samples, G; G = 0 without one; the last after the end).
 
     scratch (5, width) holds the per-step vectors, so the hot loop allocates nothing.
     """
-    (in_w, in_b, dil_w, dil_b, res_w, res_b, skip_w, skip_b, post_w, post_b, logit_w, logit_b, dilations) = (
-        weights
-    )
+    (
+        in_w,
+        in_b,
+        dil_w,
+        dil_b,
+        res_w,
+        res_b,
+        skip_w,
+        skip_b,
+        post_w,
+        post_b,
+        logit_w,
+        logit_b,
+        dilations,
+        guide_w,
+    ) = weights
     kernel = in_w.shape[0]
     channels = in_w.shape[2]
     skip_channels = skip_w.shape[2]
@@ -267,6 +297,7 @@ def _step(t, x_value, b, state, inputs, cond, frame_samples, weights, logits_out
                 for c in range(channels):
                     h[c] += v * in_w[j, f, c]
     frame = min(t // frame_samples, cond.shape[1] - 1)
+    at = min(t, guide.shape[1] - 1)
     skip = scratch[1, :skip_channels]
     skip[:] = 0.0
     z = scratch[2, : 2 * channels]
@@ -276,6 +307,10 @@ def _step(t, x_value, b, state, inputs, cond, frame_samples, weights, logits_out
         d = dilations[layer]
         for o in range(2 * channels):
             z[o] = dil_b[layer, o] + cond[b, frame, layer, o]
+        for g in range(guide.shape[2]):
+            v = guide[b, at, g]
+            for o in range(2 * channels):
+                z[o] += v * guide_w[layer, g, o]
         for j in range(kernel):
             lag = (kernel - 1 - j) * d
             if t - lag >= 0:
@@ -320,7 +355,7 @@ def _scratch(weights):
 
 
 @numba.njit(cache=True)
-def _feed(t0, x, state, inputs, cond, frame_samples, weights, logits):
+def _feed(t0, x, state, inputs, cond, guide, frame_samples, weights, logits):
     """Run known input features x (batch, steps, F) from time t0; logits (batch, steps, Q) if
     wanted."""
     batch, steps = x.shape[0], x.shape[1]
@@ -329,11 +364,13 @@ def _feed(t0, x, state, inputs, cond, frame_samples, weights, logits):
     for t in range(steps):
         for b in range(batch):
             out = logits[b, t] if logits.shape[1] == steps else unused
-            _step(t0 + t, x[b, t], b, state, inputs, cond, frame_samples, weights, out, scratch)
+            _step(t0 + t, x[b, t], b, state, inputs, cond, guide, frame_samples, weights, out, scratch)
 
 
 @numba.njit(cache=True, parallel=True)
-def _sample(t0, current, uniforms, temperature, floor, state, inputs, cond, frame_samples, weights, table):
+def _sample(
+    t0, current, uniforms, temperature, floor, state, inputs, cond, guide, frame_samples, weights, table
+):
     """Draw codes for each sequence, each fed back as its next input. With floor > 0, floor is
     taken off every class's probability (those under it drop out) before the draw; when none
     reaches it, the most likely class is drawn.
@@ -349,7 +386,7 @@ def _sample(t0, current, uniforms, temperature, floor, state, inputs, cond, fram
         scratch = _scratch(weights)
         value = current[b].copy()
         for i in range(n_samples):
-            _step(t0 + i, value, b, state, inputs, cond, frame_samples, weights, logits, scratch)
+            _step(t0 + i, value, b, state, inputs, cond, guide, frame_samples, weights, logits, scratch)
             top = logits.max()
             total = 0.0
             for q in range(n_classes):
@@ -385,14 +422,23 @@ class IncrementalWaveNet:
         seed: int,
         condition_ids: np.ndarray | None = None,
         notes: np.ndarray | None = None,
+        guide: np.ndarray | None = None,
     ):
-        """notes: (batch, frames, local_channels) for a performer, covering every sample to come."""
+        """notes: (batch, frames, local_channels) for a performer, covering every sample to come;
+        guide: its pitch guide (batch, samples, G) where the network takes one."""
         size = (weights.kernel - 1) * int(weights.dilations.max()) + 1
         channels = weights.in_w.shape[2]
         self.state = np.zeros((batch, len(weights.dilations), size, channels), dtype=np.float32)
         self.inputs = np.zeros((batch, size, weights.in_w.shape[1]), dtype=np.float32)
         self.cond = weights.condition_bias(condition_ids, batch, notes)
         self.frame_samples = weights.frame_samples if notes is not None else 1 << 62
+        width = weights.guide_w.shape[1]
+        if (guide is None) != (width == 0) or (guide is not None and guide.shape[2] != width):
+            got = None if guide is None else guide.shape
+            raise ValueError(f"the network takes a pitch guide of {width} channels; got {got}")
+        self.guide = np.ascontiguousarray(
+            np.zeros((batch, 1, 0), np.float32) if guide is None else guide, dtype=np.float32
+        )
         self.weights = weights.arrays()
         self.table = np.ascontiguousarray(weights.input_table, dtype=np.float32)
         self.to_features = weights.input_features
@@ -413,6 +459,7 @@ class IncrementalWaveNet:
             self.state,
             self.inputs,
             self.cond,
+            self.guide,
             self.frame_samples,
             self.weights,
             logits,
@@ -434,6 +481,7 @@ class IncrementalWaveNet:
             self.state,
             self.inputs,
             self.cond,
+            self.guide,
             self.frame_samples,
             self.weights,
             self.table,
@@ -447,6 +495,7 @@ def incremental_logits(
     x: np.ndarray,
     condition_ids: np.ndarray | None = None,
     notes: np.ndarray | None = None,
+    guide: np.ndarray | None = None,
 ) -> np.ndarray:
     """Logits for every position of model inputs x (batch, time), one step at a time."""
-    return IncrementalWaveNet(weights, x.shape[0], 0, condition_ids, notes).feed(x, keep_logits=True)
+    return IncrementalWaveNet(weights, x.shape[0], 0, condition_ids, notes, guide).feed(x, keep_logits=True)

@@ -279,6 +279,28 @@ def piano_roll(notes: pd.DataFrame, frames: int, frame_seconds: float, onset_fra
     return roll
 
 
+def pitch_guide(roll: np.ndarray, frame_samples: int, sample_rate: int, first_frame: int = 0) -> np.ndarray:
+    """(frames * frame_samples, 2) float32 at the audio rate: a sine at the frequency of every
+    key the roll holds (channel 0) and strikes (channel 1), summed (a neural source-filter
+    model's excitation). It hands the performer each note's period sample by sample, where the
+    roll only says which keys sound. Phases run with time from frame `first_frame` (a window's
+    guide equals the same samples of its recording's); keys at or above Nyquist stay out."""
+    frames = roll.shape[0]
+    seconds = (first_frame * frame_samples + np.arange(frames * frame_samples)) / sample_rate
+    guide = np.zeros((len(seconds), 2), dtype=np.float32)
+    for key in np.flatnonzero(roll.any(axis=0)[:KEYS] | roll.any(axis=0)[KEYS:]):
+        hertz = 440.0 * 2.0 ** ((key + LOWEST - 69) / 12)
+        if hertz >= sample_rate / 2:
+            continue
+        held = np.repeat(roll[:, key], frame_samples)
+        struck = np.repeat(roll[:, KEYS + key], frame_samples)
+        live = np.flatnonzero(held + struck)
+        wave = np.sin(2.0 * np.pi * hertz * seconds[live])
+        guide[live, 0] += held[live] * wave
+        guide[live, 1] += struck[live] * wave
+    return guide
+
+
 def pitch_classes_at(notes: pd.DataFrame, times: np.ndarray) -> np.ndarray:
     """(len(times), 12) counts of the notes sounding at each time, by pitch class."""
     onset = notes["onset"].to_numpy()

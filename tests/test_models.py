@@ -141,26 +141,42 @@ def test_a_probability_floor_never_draws_the_unlikely_codes_that_make_hiss():
     assert (p >= 0.02).mean() > 0.5
 
 
-@pytest.mark.parametrize("conditions", [0, 2])
-def test_performer_incremental_equals_full_forward_pass_with_notes_per_frame(conditions):
-    """Embedded mu-law input and a piano roll per frame: the numba loop takes the notes frame by
-    frame and matches Keras on every sample."""
+@pytest.mark.parametrize("conditions,guided", [(0, False), (2, False), (2, True)])
+def test_performer_incremental_equals_full_forward_pass_with_notes_per_frame(conditions, guided):
+    """Embedded mu-law input and a piano roll per frame (and a pitch guide per sample): the numba
+    loop takes the notes frame by frame (the guide sample by sample) and matches Keras on every
+    sample."""
     from dataclasses import replace
 
-    spec = replace(WAVENET, input_embedding=6, local_channels=10, frame_samples=20, conditioning_channels=5)
+    spec = replace(
+        WAVENET,
+        input_embedding=6,
+        local_channels=10,
+        frame_samples=20,
+        conditioning_channels=5,
+        pitch_guide=guided,
+    )
     keras.utils.set_random_seed(11)
     model = build_wavenet(spec, conditions)
     rng = np.random.default_rng(12)
     codes = rng.integers(0, 64, (2, 300))
     notes = (rng.random((2, 15, 10)) < 0.3).astype(np.float32)
+    guide = np.sin(rng.uniform(0, 6.3, (2, 1, 2)) + 0.07 * np.arange(300)[None, :, None]).astype(np.float32)
     ids = np.array([1, 0])
-    inputs = [codes, notes] + ([ids[:, None]] if conditions else [])
-    full = model.predict(inputs, verbose=0)
-    fast = incremental_logits(WaveNetWeights(model, spec), codes, ids if conditions else None, notes)
+    extra = ([guide] if guided else []) + ([ids[:, None]] if conditions else [])
+    full = model.predict([codes, notes, *extra], verbose=0)
+    fast = incremental_logits(
+        WaveNetWeights(model, spec), codes, ids if conditions else None, notes, guide if guided else None
+    )
     np.testing.assert_allclose(fast, full, atol=1e-5)
-    # the notes matter: other notes, other logits
-    other = model.predict([codes, 1 - notes] + inputs[2:], verbose=0)
+    # the notes matter: other notes, other logits; so does the guide
+    other = model.predict([codes, 1 - notes, *extra], verbose=0)
     assert np.abs(other - full).max() > 1e-3
+    if guided:
+        other = model.predict([codes, notes, -guide, *extra[1:]], verbose=0)
+        assert np.abs(other - full).max() > 1e-3
+        with pytest.raises(ValueError, match="pitch guide of 2 channels"):
+            incremental_logits(WaveNetWeights(model, spec), codes, ids, notes)
 
 
 def test_perform_samples_each_piece_only_for_its_own_length():

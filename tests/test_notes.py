@@ -10,6 +10,7 @@ from sonata.notes import (
     labels_table,
     piano_roll,
     pitch_classes_at,
+    pitch_guide,
     read_labels,
     read_midi,
     write_midi,
@@ -104,6 +105,24 @@ def test_piano_roll_holds_and_strikes_repeated_notes_separately():
     assert list(np.flatnonzero(roll[:, KEYS + key])) == [0, 1, 2, 10, 11, 12]
     counts = pitch_classes_at(notes, np.array([0.05, 0.15, 0.3]))
     assert counts[:, 0].tolist() == [1, 1, 0]
+
+
+def test_pitch_guide_plays_each_held_note_at_its_frequency_and_each_strike_only_at_its_onset():
+    """A4 held 0.5 s and a top C (4186 Hz, over an 8 kHz rate's Nyquist): the guide is a 440 Hz
+    sine while A4 sounds, its struck channel only over the onset frames, the C left out."""
+    rate, frame = 8000, 80  # 10 ms frames
+    notes = pd.DataFrame({"onset": [0.1, 0.0], "offset": [0.6, 0.8], "pitch": [69, 108], "program": [1, 1]})
+    roll = piano_roll(notes, 100, 0.01, 3)
+    guide = pitch_guide(roll, frame, rate)
+    assert guide.shape == (100 * frame, 2) and guide.dtype == np.float32
+    held = guide[10 * frame : 60 * frame, 0]
+    spectrum = np.abs(np.fft.rfft(held))
+    assert np.fft.rfftfreq(len(held), 1 / rate)[spectrum.argmax()] == pytest.approx(440, abs=2)
+    assert not guide[: 10 * frame].any() and not guide[60 * frame :].any()  # the C stays silent
+    assert list(np.flatnonzero(np.abs(guide[:, 1]).reshape(100, frame).max(axis=1))) == [10, 11, 12]
+    # a window's guide is its recording's, sample for sample
+    window = pitch_guide(roll[30:45], frame, rate, first_frame=30)
+    np.testing.assert_allclose(window, guide[30 * frame : 45 * frame], atol=1e-5)
 
 
 def test_a_label_row_with_extra_fields_names_the_file_and_line(tmp_path):

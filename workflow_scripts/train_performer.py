@@ -156,7 +156,9 @@ def train_performer(
         )
 
     def draw(recordings):
-        return lambda rng: window_batch(recordings, settings, spec.batch_size, rng, crop, conditioned)
+        return lambda rng: window_batch(
+            recordings, settings, spec.batch_size, rng, crop, conditioned, spec.pitch_guide
+        )
 
     log.info(
         "performer: %d training recordings (%.1f min), %d validation, %s, receptive field %d samples, "

@@ -34,6 +34,7 @@ class WaveNetSpec:
     local_channels: int = 0  # >0: per-frame note features (a performer's piano roll)
     frame_samples: int = 0  # samples per frame of those features
     conditioning_channels: int = 64  # width of the network that turns frames into gate biases
+    pitch_guide: bool = False  # the notes' sines at the audio rate, a second input (sonata.notes.pitch_guide)
     jit_compile: bool = False  # XLA (the performer trains at the same speed with or without it)
     learning_rate_schedule: str = "constant"  # "cosine": decay to zero over the training's steps
 
@@ -63,6 +64,7 @@ class WaveNetSpec:
                 "local_channels",
                 "frame_samples",
                 "conditioning_channels",
+                "pitch_guide",
                 "jit_compile",
                 "learning_rate_schedule",
             )
@@ -73,6 +75,11 @@ class WaveNetSpec:
             condition_on=tuple(cfg.get("condition_on") or ()),
             **optional,
         )
+
+    @property
+    def guide_channels(self) -> int:
+        """Channels of the pitch-guide input (held keys' sines, struck keys' sines), 0 without."""
+        return 2 if self.pitch_guide else 0
 
     @property
     def dilations(self) -> list[int]:
