@@ -90,7 +90,7 @@ def window_batch(
     targets = np.empty_like(codes)
     rolls = np.empty((batch, frames, recordings[0].roll.shape[1]), np.float32)
     conditions = np.empty((batch, 1), np.int32)
-    guides = np.empty((batch, frames * step, 2), np.float32)
+    guides = np.empty((batch, frames * step, 2), np.float32) if guided else None
     for i, k in enumerate(picks):
         rec = recordings[k]
         first = int(rng.integers(0, usable[k]))

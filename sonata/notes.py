@@ -288,7 +288,8 @@ def pitch_guide(roll: np.ndarray, frame_samples: int, sample_rate: int, first_fr
     frames = roll.shape[0]
     seconds = (first_frame * frame_samples + np.arange(frames * frame_samples)) / sample_rate
     guide = np.zeros((len(seconds), 2), dtype=np.float32)
-    for key in np.flatnonzero(roll.any(axis=0)[:KEYS] | roll.any(axis=0)[KEYS:]):
+    sounding = roll.any(axis=0)
+    for key in np.flatnonzero(sounding[:KEYS] | sounding[KEYS:]):
         hertz = 440.0 * 2.0 ** ((key + LOWEST - 69) / 12)
         if hertz >= sample_rate / 2:
             continue
