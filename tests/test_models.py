@@ -179,6 +179,33 @@ def test_performer_incremental_equals_full_forward_pass_with_notes_per_frame(con
             incremental_logits(WaveNetWeights(model, spec), codes, ids, notes)
 
 
+def test_a_guided_training_window_carries_its_recordings_pitch_guide_between_roll_and_condition():
+    """window_batch's guide for a window is the same samples of the whole recording's guide, and
+    it sits where build_wavenet takes it: after the roll, before the condition id."""
+    import pandas as pd
+
+    from models.performer import PerformedRecording, PerformerSettings, window_batch
+    from sonata.notes import piano_roll, pitch_guide
+
+    settings = PerformerSettings(sample_rate=2000, frame_seconds=0.01, onset_frames=2, window_frames=10)
+    notes = pd.DataFrame({"onset": [0.0, 0.3], "offset": [0.5, 0.9], "pitch": [60, 67], "program": [1, 1]})
+    roll = piano_roll(notes, 100, 0.01, 2)
+    rng = np.random.default_rng(5)
+    recording = PerformedRecording(rng.integers(0, 64, 100 * 20).astype(np.int32), roll, 1)
+    (codes, rolls, guides, conditions), _ = window_batch(
+        [recording], settings, 6, np.random.default_rng(6), 0, conditioned=True, guided=True
+    )
+    whole = pitch_guide(roll, 20, 2000)
+    assert guides.shape == (6, 200, 2) and conditions.ravel().tolist() == [1] * 6
+    for window, guide, code in zip(rolls, guides, codes):
+        # random codes place each window: the one frame whose 200 samples they are
+        (first,) = [f for f in range(90) if np.array_equal(recording.codes[f * 20 : f * 20 + 200], code)]
+        np.testing.assert_array_equal(window, roll[first : first + 10])
+        np.testing.assert_allclose(guide, whole[first * 20 : first * 20 + 200], atol=1e-5)
+    # unguided, the batch is what it was: codes, roll, condition
+    assert len(window_batch([recording], settings, 2, np.random.default_rng(6), 0, conditioned=True)[0]) == 3
+
+
 def test_perform_samples_each_piece_only_for_its_own_length():
     """Pieces of one length play together, and a short passage beside a long piece costs its own
     length, not the long one's (the old single batch ran every row to the longest)."""
