@@ -79,15 +79,18 @@ def _performer(config: dict, rng: np.random.Generator):
     """The performer fed as train_performer feeds it: frame-aligned windows of a recording."""
     from models.performer import PerformedRecording, PerformerSettings, performer_spec, window_batch
     from models.wavenet import build_wavenet, wavenet_trainer
+    from sonata.notes import KEYS
 
     settings = PerformerSettings.from_config(config["notes"])
     spec = performer_spec(config["notes"]["performer"], settings)
     trainer = wavenet_trainer(build_wavenet(spec, 2), spec)
     frames = 4 * settings.window_frames
-    recording = PerformedRecording(
-        rng.integers(0, spec.quantization_channels, frames * settings.frame_samples).astype(np.int32),
-        (rng.random((frames, spec.local_channels)) < 0.03).astype(np.float32),
+    recording = PerformedRecording.from_codes(
+        rng.integers(0, spec.quantization_channels, frames * settings.frame_samples),
+        (rng.random((frames, 2 * KEYS)) < 0.03).astype(np.float32),
         0,
+        spec.quantization_channels,
+        settings.frame_samples,
     )
     batch = config["notes"]["performer"]["batch_size"]
     x, y = window_batch(

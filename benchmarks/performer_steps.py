@@ -132,7 +132,9 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
     def recording(codes, notes, condition):
         frames = len(codes) // settings.frame_samples
         roll = piano_roll(notes, frames, settings.frame_seconds, settings.onset_frames)
-        return PerformedRecording(codes.astype(np.int32), roll, condition)
+        return PerformedRecording.from_codes(
+            codes, roll, condition, spec.quantization_channels, settings.frame_samples
+        )
 
     train = [recording(*r) for r in data["recordings"]["train"]]
     validation = [recording(*r) for r in data["recordings"]["validation"]]

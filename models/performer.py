@@ -4,6 +4,10 @@ Each 10 ms frame of the roll (88 keys held + 88 keys struck) goes through a smal
 network to a bias on every layer's gates, repeated over the frame's samples: the notes reach
 every layer, so the network cannot learn to ignore them. Its input is the mu-law code of the
 previous sample through an embedding (a scalar input learns more slowly).
+
+Labels carry no loudness, so a performer left alone picks its own, and it played thin textures
+at about half the real level. With `level_db` set, every frame also carries one more channel: the
+RMS level of the training window's own audio, and, when performing, the level asked for.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ from sonata.batching import by_length
 from sonata.mulaw import mulaw_decode, mulaw_encode
 from sonata.notes import KEYS, piano_roll, pitch_guide
 
+LEVEL_CENTRE_DB = -30.0  # the level channel reads (dB - centre) / span: about -1..1 over music
+LEVEL_SPAN_DB = 30.0
+LEVEL_FLOOR_DB = -90.0  # digital silence reads as this, not as minus infinity
+
 if TYPE_CHECKING:
     from models.architectures.wavenet import WaveNetSpec
 
@@ -32,10 +40,16 @@ class PerformerSettings:
     frame_seconds: float
     onset_frames: int
     window_frames: int  # frames per training window (samples: window_frames * frame_samples)
+    level_db: float | None = None  # the RMS level (dBFS) to play at; None: no level channel
 
     @property
     def frame_samples(self) -> int:
         return int(round(self.frame_seconds * self.sample_rate))
+
+    @property
+    def note_channels(self) -> int:
+        """Channels per roll frame the network reads: keys held and struck, then the level."""
+        return 2 * KEYS + (self.level_db is not None)
 
     @classmethod
     def from_config(cls, notes_cfg: dict) -> PerformerSettings:
@@ -46,7 +60,19 @@ class PerformerSettings:
             float(notes_cfg["frame_seconds"]),
             int(notes_cfg["onset_frames"]),
             int(performer["window_frames"]),
+            None if performer["level_db"] is None else float(performer["level_db"]),
         )
+
+
+def level_feature(db: float | np.ndarray) -> float | np.ndarray:
+    """The level channel's value for an RMS level in dBFS."""
+    return (np.maximum(db, LEVEL_FLOOR_DB) - LEVEL_CENTRE_DB) / LEVEL_SPAN_DB
+
+
+def with_level(rolls: np.ndarray, db: float) -> np.ndarray:
+    """Rolls (..., frames, 2 * KEYS) with a constant level channel appended: db on every frame."""
+    level = np.full(rolls.shape[:-1] + (1,), level_feature(db), np.float32)
+    return np.concatenate([rolls.astype(np.float32), level], axis=-1)
 
 
 @dataclass(frozen=True)
@@ -56,6 +82,18 @@ class PerformedRecording:
     codes: np.ndarray  # int32 (samples,)
     roll: np.ndarray  # float32 (frames, 176), frames * frame_samples <= samples
     condition: int  # global-conditioning id (its ensemble), 0 without
+    power: np.ndarray | None = None  # float64 (frames,): the decoded audio's mean square per frame
+
+    @classmethod
+    def from_codes(
+        cls, codes: np.ndarray, roll: np.ndarray, condition: int, quantization: int, frame_samples: int
+    ) -> PerformedRecording:
+        """A recording with its frames' power measured on the audio its codes decode to (the
+        audio the performer learns to make, so the level it learns is the level it plays)."""
+        frames = len(roll)
+        audio = mulaw_decode(codes[: frames * frame_samples], quantization).astype(np.float64)
+        power = np.square(audio).reshape(frames, frame_samples).mean(axis=1)
+        return cls(codes.astype(np.int32), roll, condition, power)
 
 
 def prepare(
@@ -68,7 +106,16 @@ def prepare(
     audio = decimate(audio, rate // settings.sample_rate)
     frames = len(audio) // settings.frame_samples
     roll = piano_roll(notes, frames, settings.frame_seconds, settings.onset_frames)
-    return PerformedRecording(mulaw_encode(audio, quantization).astype(np.int32), roll, condition)
+    codes = mulaw_encode(audio, quantization)
+    return PerformedRecording.from_codes(codes, roll, condition, quantization, settings.frame_samples)
+
+
+def window_level_db(recording: PerformedRecording, first: int, frames: int) -> float:
+    """RMS level in dBFS of `frames` frames of a recording from frame `first`."""
+    if recording.power is None:
+        raise ValueError("a level-conditioned performer trains on PerformedRecording.from_codes recordings")
+    power = float(recording.power[first : first + frames].mean())
+    return 10.0 * np.log10(max(power, 10.0 ** (LEVEL_FLOOR_DB / 10.0)))
 
 
 def window_batch(
@@ -81,14 +128,17 @@ def window_batch(
     guided: bool = False,
 ):
     """Random frame-aligned windows: ((codes, roll[, pitch guide][, condition ids]), the next
-    sample's codes from position `crop` on (where the receptive field is full))."""
+    sample's codes from position `crop` on (where the receptive field is full)). With
+    settings.level_db set, every roll frame ends with the window's own level (level_feature)."""
     frames = settings.window_frames
     step = settings.frame_samples
     usable = np.array([max(0, len(r.roll) - frames - 1) for r in recordings], dtype=float)
     picks = rng.choice(len(recordings), batch, p=usable / usable.sum())
     codes = np.empty((batch, frames * step), np.int32)
     targets = np.empty_like(codes)
-    rolls = np.empty((batch, frames, recordings[0].roll.shape[1]), np.float32)
+    keys = recordings[0].roll.shape[1]
+    levelled = settings.level_db is not None
+    rolls = np.empty((batch, frames, keys + levelled), np.float32)
     conditions = np.empty((batch, 1), np.int32)
     guides = np.empty((batch, frames * step, 2), np.float32) if guided else None
     for i, k in enumerate(picks):
@@ -97,17 +147,20 @@ def window_batch(
         start = first * step
         codes[i] = rec.codes[start : start + frames * step]
         targets[i] = rec.codes[start + 1 : start + frames * step + 1]
-        rolls[i] = rec.roll[first : first + frames]
+        rolls[i, :, :keys] = rec.roll[first : first + frames]
+        if levelled:
+            rolls[i, :, keys] = level_feature(window_level_db(rec, first, frames))
         conditions[i] = rec.condition
         if guided:
-            guides[i] = pitch_guide(rolls[i], step, settings.sample_rate, first)
+            guides[i] = pitch_guide(rolls[i, :, :keys], step, settings.sample_rate, first)
     inputs = (codes, rolls) + ((guides,) if guided else ()) + ((conditions,) if conditioned else ())
     return inputs, targets[:, crop:]
 
 
 def performer_spec(cfg: dict, settings: PerformerSettings) -> WaveNetSpec:
-    """The performer's WaveNet: the config's network, fed 2 x 88 roll channels per frame, its
-    loss on every sample of a window that has a full receptive field behind it."""
+    """The performer's WaveNet: the config's network, fed settings.note_channels per frame (2 x 88
+    roll channels and the level), its loss on every sample of a window that has a full receptive
+    field behind it."""
     from models.architectures.wavenet import WaveNetSpec
 
     draft = WaveNetSpec.from_config({**cfg, "chunk": 1})
@@ -121,7 +174,7 @@ def performer_spec(cfg: dict, settings: PerformerSettings) -> WaveNetSpec:
     return replace(
         draft,
         chunk=chunk,
-        local_channels=2 * KEYS,
+        local_channels=settings.note_channels,
         frame_samples=settings.frame_samples,
         pitch_guide=bool(cfg.get("pitch_guide", False)),
     )
@@ -183,8 +236,17 @@ def _perform_together(
     longest = int(round(seconds * rate))
     frames = longest // settings.frame_samples + 1
     rolls = np.stack([piano_roll(n, frames, settings.frame_seconds, settings.onset_frames) for n in pieces])
+    if settings.level_db is not None:
+        rolls = with_level(rolls, settings.level_db)
+    if rolls.shape[-1] != spec.local_channels:
+        trained_with = "a level channel" if spec.local_channels > 2 * KEYS else "no level channel"
+        raise SonataError(
+            f"the performer reads {spec.local_channels} channels a frame, the notes give {rolls.shape[-1]}: "
+            f"it was trained with {trained_with}, so notes.performer.level_db must be "
+            f"{'a number' if spec.local_channels > 2 * KEYS else 'null'} to play it"
+        )
     guide = (
-        np.stack([pitch_guide(roll, settings.frame_samples, rate) for roll in rolls])
+        np.stack([pitch_guide(roll[:, : 2 * KEYS], settings.frame_samples, rate) for roll in rolls])
         if spec.pitch_guide
         else None
     )

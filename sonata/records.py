@@ -46,7 +46,7 @@ class ModelCard(JsonRecord):
 
     architecture: str
     model: dict[str, Any]  # the model's config section, as validated
-    scheme: dict[str, int]  # input_length, target_offset, target_length, hop, window_length
+    scheme: dict[str, Any]  # its windows (input_length, target_offset, ...; a performer's frames and level)
     sample_rate: int
     conditions: list[str]  # global-conditioning vocabulary (empty: unconditioned)
     parameters: int

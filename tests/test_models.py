@@ -233,3 +233,67 @@ def test_perform_samples_each_piece_only_for_its_own_length():
     again = perform(model, spec, settings, [notes] * 4, lengths, None, 1.0, 3)
     for a, b in zip(audio, again):
         np.testing.assert_array_equal(a, b)  # seeded
+
+
+def test_a_levelled_training_window_carries_the_rms_level_of_its_own_audio():
+    """With level_db set, every frame of a window ends with the level of that window's decoded
+    audio: a loud passage and a quiet one of one recording read about 30 dB apart."""
+    import pandas as pd
+
+    from models.performer import (
+        LEVEL_CENTRE_DB,
+        LEVEL_SPAN_DB,
+        PerformedRecording,
+        PerformerSettings,
+        window_batch,
+    )
+    from sonata.mulaw import mulaw_decode, mulaw_encode
+    from sonata.notes import KEYS, piano_roll
+
+    settings = PerformerSettings(2000, 0.01, 2, 10, level_db=-30.0)
+    rng = np.random.default_rng(8)
+    # 1 s at amplitude 0.3, then 1 s at 0.01: about 29.5 dB apart
+    tone = np.sin(np.arange(2000) * 0.3)
+    audio = np.concatenate([0.3 * tone, 0.01 * tone])
+    codes = mulaw_encode(audio, 256)
+    notes = pd.DataFrame({"onset": [0.0], "offset": [2.0], "pitch": [60], "program": [1]})
+    recording = PerformedRecording.from_codes(codes, piano_roll(notes, 200, 0.01, 2), 0, 256, 20)
+    held = recording.roll[:, :KEYS]  # one key, held all along
+    (window_codes, rolls), _ = window_batch([recording], settings, 40, rng)
+    assert rolls.shape == (40, 10, 2 * KEYS + 1)
+    for code, roll in zip(window_codes, rolls):
+        decoded = mulaw_decode(code, 256)
+        db = 10 * np.log10(np.mean(decoded**2))
+        np.testing.assert_allclose(roll[:, -1], (db - LEVEL_CENTRE_DB) / LEVEL_SPAN_DB, atol=1e-5)
+        assert np.array_equal(roll[:, :KEYS], held[:10])  # the keys are untouched
+    levels = rolls[:, 0, -1] * LEVEL_SPAN_DB + LEVEL_CENTRE_DB
+    assert levels.max() - levels.min() > 25  # windows from both halves were drawn, far apart
+    # without a level the windows are the bare roll
+    bare = PerformerSettings(2000, 0.01, 2, 10)
+    assert window_batch([recording], bare, 2, rng)[0][1].shape == (2, 10, 2 * KEYS)
+
+
+def test_the_level_asked_for_changes_the_performance_and_a_mismatched_performer_is_refused():
+    """perform hands the network the level of settings.level_db on every frame: another level
+    plays other audio; a performer trained without a level refuses to play with one."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from models.performer import PerformerSettings, perform, performer_spec
+    from sonata import SonataError
+
+    settings = PerformerSettings(2000, 0.01, 2, 10, level_db=-30.0)
+    cfg = {**WAVENET.to_config(), "input_embedding": 6, "conditioning_channels": 5, "layers_per_stack": 3}
+    spec = performer_spec(cfg, replace(settings, window_frames=40))
+    assert spec.local_channels == settings.note_channels == 177
+    keras.utils.set_random_seed(21)
+    model = build_wavenet(spec)
+    notes = pd.DataFrame({"onset": [0.0], "offset": [0.2], "pitch": [60], "program": [1]})
+    loud = perform(model, spec, settings, [notes], [0.2], None, 1.0, 4)[0]
+    again = perform(model, spec, settings, [notes], [0.2], None, 1.0, 4)[0]
+    quiet = perform(model, spec, replace(settings, level_db=-60.0), [notes], [0.2], None, 1.0, 4)[0]
+    np.testing.assert_array_equal(loud, again)
+    assert not np.array_equal(loud, quiet)
+    with pytest.raises(SonataError, match="level_db must be a number"):
+        perform(model, spec, replace(settings, level_db=None), [notes], [0.2], None, 1.0, 4)

@@ -61,6 +61,7 @@ def perform_all(
         frame_seconds,
         scheme["onset_frames"],
         scheme["window_samples"] // scheme["frame_samples"],
+        scheme.get("level_db"),  # the level it learned to play at (absent: a card from before levels)
     )
     composition = json.loads(open(composition_path).read())
     jobs = [(COMPOSED, p["seconds"], read_labels(p["labels"]), p) for p in composition["pieces"]]

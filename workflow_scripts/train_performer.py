@@ -192,6 +192,7 @@ def train_performer(
             "window_samples": settings.window_frames * settings.frame_samples,
             "frame_samples": settings.frame_samples,
             "onset_frames": settings.onset_frames,
+            "level_db": settings.level_db,
         },
         sample_rate=settings.sample_rate,
         conditions=vocabulary,
