@@ -6,8 +6,9 @@ every layer, so the network cannot learn to ignore them. Its input is the mu-law
 previous sample through an embedding (a scalar input learns more slowly).
 
 Labels carry no loudness, so a performer left alone picks its own, and it played thin textures
-at about half the real level. With `level_db` set, every frame also carries one more channel: the
-RMS level of the training window's own audio, and, when performing, the level asked for.
+at about half the real level. With `level_db` set, every frame also carries one more channel: in
+training, the RMS level of the audio around that frame (`level_frames` frames centred on it), and,
+when performing, the level asked for.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class PerformerSettings:
     onset_frames: int
     window_frames: int  # frames per training window (samples: window_frames * frame_samples)
     level_db: float | None = None  # the RMS level (dBFS) to play at; None: no level channel
+    level_frames: int = 20  # training: each frame's level is the RMS of this many frames around it
 
     @property
     def frame_samples(self) -> int:
@@ -61,6 +63,7 @@ class PerformerSettings:
             int(notes_cfg["onset_frames"]),
             int(performer["window_frames"]),
             None if performer["level_db"] is None else float(performer["level_db"]),
+            int(performer["level_frames"]),
         )
 
 
@@ -110,12 +113,21 @@ def prepare(
     return PerformedRecording.from_codes(codes, roll, condition, quantization, settings.frame_samples)
 
 
-def window_level_db(recording: PerformedRecording, first: int, frames: int) -> float:
-    """RMS level in dBFS of `frames` frames of a recording from frame `first`."""
+def frame_levels_db(recording: PerformedRecording, first: int, frames: int, span: int) -> np.ndarray:
+    """RMS level in dBFS around each of `frames` frames from frame `first`: the mean power of the
+    `span` frames centred on it, fewer at the recording's ends. A level this local tells the
+    network how loud each note is, lone notes included; a level per training window left it free
+    to play thin textures quietly."""
     if recording.power is None:
         raise ValueError("a level-conditioned performer trains on PerformedRecording.from_codes recordings")
-    power = float(recording.power[first : first + frames].mean())
-    return 10.0 * np.log10(max(power, 10.0 ** (LEVEL_FLOOR_DB / 10.0)))
+    start = max(0, first - span // 2)  # the stretch of power the window's levels read
+    stop = min(len(recording.power), first + frames - span // 2 + span)
+    running = np.concatenate([[0.0], np.cumsum(recording.power[start:stop])])
+    centres = np.arange(first, first + frames) - start
+    lo = np.clip(centres - span // 2, 0, stop - start)
+    hi = np.clip(centres - span // 2 + span, 0, stop - start)
+    power = (running[hi] - running[lo]) / np.maximum(hi - lo, 1)
+    return 10.0 * np.log10(np.maximum(power, 10.0 ** (LEVEL_FLOOR_DB / 10.0)))
 
 
 def window_batch(
@@ -129,7 +141,8 @@ def window_batch(
 ):
     """Random frame-aligned windows: ((codes, roll[, pitch guide][, condition ids]), the next
     sample's codes from position `crop` on (where the receptive field is full)). With
-    settings.level_db set, every roll frame ends with the window's own level (level_feature)."""
+    settings.level_db set, every roll frame ends with the level of the audio around it
+    (frame_levels_db over settings.level_frames, through level_feature)."""
     frames = settings.window_frames
     step = settings.frame_samples
     usable = np.array([max(0, len(r.roll) - frames - 1) for r in recordings], dtype=float)
@@ -149,7 +162,7 @@ def window_batch(
         targets[i] = rec.codes[start + 1 : start + frames * step + 1]
         rolls[i, :, :keys] = rec.roll[first : first + frames]
         if levelled:
-            rolls[i, :, keys] = level_feature(window_level_db(rec, first, frames))
+            rolls[i, :, keys] = level_feature(frame_levels_db(rec, first, frames, settings.level_frames))
         conditions[i] = rec.condition
         if guided:
             guides[i] = pitch_guide(rolls[i, :, :keys], step, settings.sample_rate, first)

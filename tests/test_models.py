@@ -235,9 +235,10 @@ def test_perform_samples_each_piece_only_for_its_own_length():
         np.testing.assert_array_equal(a, b)  # seeded
 
 
-def test_a_levelled_training_window_carries_the_rms_level_of_its_own_audio():
-    """With level_db set, every frame of a window ends with the level of that window's decoded
-    audio: a loud passage and a quiet one of one recording read about 30 dB apart."""
+def test_a_levelled_training_window_carries_the_rms_level_of_the_audio_around_each_frame():
+    """With level_db set, every frame of a window ends with the RMS level of the recording's decoded
+    audio over the level_frames frames centred on it: a window across a loud-to-quiet step reads
+    the step where the audio takes it, about 30 dB apart."""
     import pandas as pd
 
     from models.performer import (
@@ -250,7 +251,7 @@ def test_a_levelled_training_window_carries_the_rms_level_of_its_own_audio():
     from sonata.mulaw import mulaw_decode, mulaw_encode
     from sonata.notes import KEYS, piano_roll
 
-    settings = PerformerSettings(2000, 0.01, 2, 10, level_db=-30.0)
+    settings = PerformerSettings(2000, 0.01, 2, 10, level_db=-30.0, level_frames=4)
     rng = np.random.default_rng(8)
     # 1 s at amplitude 0.3, then 1 s at 0.01: about 29.5 dB apart
     tone = np.sin(np.arange(2000) * 0.3)
@@ -259,15 +260,20 @@ def test_a_levelled_training_window_carries_the_rms_level_of_its_own_audio():
     notes = pd.DataFrame({"onset": [0.0], "offset": [2.0], "pitch": [60], "program": [1]})
     recording = PerformedRecording.from_codes(codes, piano_roll(notes, 200, 0.01, 2), 0, 256, 20)
     held = recording.roll[:, :KEYS]  # one key, held all along
-    (window_codes, rolls), _ = window_batch([recording], settings, 40, rng)
-    assert rolls.shape == (40, 10, 2 * KEYS + 1)
+    frame_power = np.square(mulaw_decode(codes[:4000], 256)).reshape(200, 20).mean(axis=1)
+    (window_codes, rolls), _ = window_batch([recording], settings, 60, rng)
+    assert rolls.shape == (60, 10, 2 * KEYS + 1)
+    straddling = 0
     for code, roll in zip(window_codes, rolls):
-        decoded = mulaw_decode(code, 256)
-        db = 10 * np.log10(np.mean(decoded**2))
-        np.testing.assert_allclose(roll[:, -1], (db - LEVEL_CENTRE_DB) / LEVEL_SPAN_DB, atol=1e-5)
-        assert np.array_equal(roll[:, :KEYS], held[:10])  # the keys are untouched
-    levels = rolls[:, 0, -1] * LEVEL_SPAN_DB + LEVEL_CENTRE_DB
-    assert levels.max() - levels.min() > 25  # windows from both halves were drawn, far apart
+        first = next(f for f in range(190) if np.array_equal(codes[f * 20 : f * 20 + 200], code))
+        around = [frame_power[max(0, f - 2) : f + 2].mean() for f in range(first, first + 10)]
+        wanted = (10 * np.log10(around) - LEVEL_CENTRE_DB) / LEVEL_SPAN_DB
+        np.testing.assert_allclose(roll[:, -1], wanted, atol=1e-5)
+        assert np.array_equal(roll[:, :KEYS], held[first : first + 10])  # the keys are untouched
+        straddling += roll[0, -1] - roll[-1, -1] > 25 / LEVEL_SPAN_DB  # loud frames, then quiet ones
+    assert straddling >= 1  # windows across the step were drawn, and their level follows it
+    levels = rolls[:, :, -1] * LEVEL_SPAN_DB + LEVEL_CENTRE_DB
+    assert levels.max() - levels.min() > 25
     # without a level the windows are the bare roll
     bare = PerformerSettings(2000, 0.01, 2, 10)
     assert window_batch([recording], bare, 2, rng)[0][1].shape == (2, 10, 2 * KEYS)

@@ -193,6 +193,7 @@ def train_performer(
             "frame_samples": settings.frame_samples,
             "onset_frames": settings.onset_frames,
             "level_db": settings.level_db,
+            "level_frames": settings.level_frames,
         },
         sample_rate=settings.sample_rate,
         conditions=vocabulary,
