@@ -246,6 +246,7 @@ def test_a_levelled_training_window_carries_the_rms_level_of_the_audio_around_ea
         LEVEL_SPAN_DB,
         PerformedRecording,
         PerformerSettings,
+        frame_levels_db,
         window_batch,
     )
     from sonata.mulaw import mulaw_decode, mulaw_encode
@@ -259,7 +260,6 @@ def test_a_levelled_training_window_carries_the_rms_level_of_the_audio_around_ea
     codes = mulaw_encode(audio, 256)
     notes = pd.DataFrame({"onset": [0.0], "offset": [2.0], "pitch": [60], "program": [1]})
     recording = PerformedRecording.from_codes(codes, piano_roll(notes, 200, 0.01, 2), 0, 256, 20)
-    held = recording.roll[:, :KEYS]  # one key, held all along
     frame_power = np.square(mulaw_decode(codes[:4000], 256)).reshape(200, 20).mean(axis=1)
     (window_codes, rolls), _ = window_batch([recording], settings, 60, rng)
     assert rolls.shape == (60, 10, 2 * KEYS + 1)
@@ -269,11 +269,15 @@ def test_a_levelled_training_window_carries_the_rms_level_of_the_audio_around_ea
         around = [frame_power[max(0, f - 2) : f + 2].mean() for f in range(first, first + 10)]
         wanted = (10 * np.log10(around) - LEVEL_CENTRE_DB) / LEVEL_SPAN_DB
         np.testing.assert_allclose(roll[:, -1], wanted, atol=1e-5)
-        assert np.array_equal(roll[:, :KEYS], held[first : first + 10])  # the keys are untouched
+        assert np.array_equal(roll[:, :-1], recording.roll[first : first + 10])  # keys untouched
         straddling += roll[0, -1] - roll[-1, -1] > 25 / LEVEL_SPAN_DB  # loud frames, then quiet ones
     assert straddling >= 1  # windows across the step were drawn, and their level follows it
     levels = rolls[:, :, -1] * LEVEL_SPAN_DB + LEVEL_CENTRE_DB
     assert levels.max() - levels.min() > 25
+    # at the recording's ends a frame's level reads the frames there are
+    ends = [10 * np.log10(frame_power[max(0, f - 2) : f + 2].mean()) for f in (0, 1, 2, 197, 198, 199)]
+    read = np.r_[frame_levels_db(recording, 0, 3, 4), frame_levels_db(recording, 190, 10, 4)[-3:]]
+    np.testing.assert_allclose(read, ends, atol=1e-4)
     # without a level the windows are the bare roll
     bare = PerformerSettings(2000, 0.01, 2, 10)
     assert window_batch([recording], bare, 2, rng)[0][1].shape == (2, 10, 2 * KEYS)
@@ -303,3 +307,6 @@ def test_the_level_asked_for_changes_the_performance_and_a_mismatched_performer_
     assert not np.array_equal(loud, quiet)
     with pytest.raises(SonataError, match="level_db must be a number"):
         perform(model, spec, replace(settings, level_db=None), [notes], [0.2], None, 1.0, 4)
+    unlevelled = performer_spec(cfg, replace(settings, window_frames=40, level_db=None))
+    with pytest.raises(SonataError, match="level_db must be null"):
+        perform(build_wavenet(unlevelled), unlevelled, settings, [notes], [0.2], None, 1.0, 4)
