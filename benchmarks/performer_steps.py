@@ -108,14 +108,23 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
     from models.performer import PerformedRecording, PerformerSettings, perform, performer_spec, window_batch
     from models.training import SeededBatches
     from models.wavenet import build_wavenet, wavenet_trainer
+    from sonata import SonataError
     from sonata.analysis import score_following, tonal_fraction
     from sonata.audio import interpolate
     from sonata.batching import length_offset
+    from sonata.config import validate_config
     from sonata.notes import piano_roll
 
     with gzip.open(pack_path, "rb") as f:
         data = pickle.load(f)
     config = data["config"]
+    try:
+        validate_config(config, f"the config packed in {pack_path}")
+    except SonataError as error:  # a pack from before a setting was added (level_db, say)
+        raise SystemExit(
+            f"{error}\nPack it again from a run of this code "
+            "(python -m benchmarks.performer_steps pack RESULTS PACK)"
+        ) from None
     notes_cfg, metrics = config["notes"], config["metrics"]
     changes = dict(_setting(o) for o in overrides)
     fixed = sorted(set(changes) & PACKED)
@@ -124,6 +133,10 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
             f"{fixed} shaped the packed codes and conditions: pack again with a config that sets them"
         )
     cfg = {**notes_cfg["performer"], **changes}
+    try:
+        validate_config({**config, "notes": {**notes_cfg, "performer": cfg}}, "--set")
+    except SonataError as error:
+        raise SystemExit(str(error)) from None
     seed = config["seed"] if seed is None else seed
     keras.utils.set_random_seed(seed)
     settings = PerformerSettings.from_config({**notes_cfg, "performer": cfg})

@@ -63,6 +63,13 @@ def test_performer_steps_packs_a_run_then_scores_its_held_out_passages_at_each_c
     assert _parameters(out) < _parameters(capsys.readouterr().out)  # the override took
     with pytest.raises(SystemExit, match="sample_rate"):  # the pack fixed it
         run(packed, steps=1, every=1, overrides=["sample_rate=4000"])
+    with pytest.raises(SystemExit, match="notes/performer/pitch_guide"):  # a bad override is named
+        run(packed, steps=1, every=1, overrides=["pitch_guide=maybe"])
+    del data["config"]["notes"]["performer"]["level_db"]  # a pack from before the level channel
+    with gzip.open(packed, "wb") as f:
+        pickle.dump(data, f)
+    with pytest.raises(SystemExit, match="(?s)level_db.*Pack it again"):
+        run(packed, steps=1, every=1, overrides=[])
 
 
 def _parameters(out: str) -> int:
