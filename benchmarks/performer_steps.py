@@ -60,7 +60,7 @@ def pack(results: str, out: str, config: dict | None = None) -> None:
     recordings = {}
     for split, rows in chosen.items():
         recordings[split] = [
-            (prepare(wav, notes, settings, cfg["quantization_channels"]).codes.astype(codes), notes, i)
+            (prepare(wav, notes, settings, cfg["quantization_channels"])[0].codes.astype(codes), notes, i)
             for (wav, notes, _, _), i in zip(rows, ids([{"composer": c, "ensemble": e} for *_, c, e in rows]))
         ]
     listening = listening_passages(
@@ -102,10 +102,19 @@ def _setting(text: str) -> tuple[str, object]:
 
 def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int | None = None) -> None:
     """Train for `steps`, judging every `every` steps; print one table row per judgement.
-    overrides: "KEY=VALUE" settings of notes.performer over the packed config's."""
+    overrides: "KEY=VALUE" settings of notes.performer over the packed config's ("notes.KEY=VALUE"
+    for the notes section's own, onset_frames say)."""
     import keras
 
-    from models.performer import PerformedRecording, PerformerSettings, perform, performer_spec, window_batch
+    from models.performer import (
+        PerformedRecording,
+        PerformerSettings,
+        perform,
+        performed,
+        performer_spec,
+        transpositions,
+        window_batch,
+    )
     from models.training import SeededBatches
     from models.wavenet import build_wavenet, wavenet_trainer
     from sonata import SonataError
@@ -113,6 +122,7 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
     from sonata.audio import interpolate
     from sonata.batching import length_offset
     from sonata.config import validate_config
+    from sonata.mulaw import mulaw_decode
     from sonata.notes import piano_roll
 
     with gzip.open(pack_path, "rb") as f:
@@ -132,9 +142,11 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
         raise SystemExit(
             f"{fixed} shaped the packed codes and conditions: pack again with a config that sets them"
         )
-    cfg = {**notes_cfg["performer"], **changes}
+    roll_changes = {k.removeprefix("notes."): v for k, v in changes.items() if k.startswith("notes.")}
+    cfg = {**notes_cfg["performer"], **{k: v for k, v in changes.items() if not k.startswith("notes.")}}
+    notes_cfg = {**notes_cfg, **roll_changes, "performer": cfg}
     try:
-        validate_config({**config, "notes": {**notes_cfg, "performer": cfg}}, "--set")
+        validate_config({**config, "notes": notes_cfg}, "--set")
     except SonataError as error:
         raise SystemExit(str(error)) from None
     seed = config["seed"] if seed is None else seed
@@ -149,7 +161,16 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
             codes, roll, condition, spec.quantization_channels, settings.frame_samples
         )
 
-    train = [recording(*r) for r in data["recordings"]["train"]]
+    def heard_in_keys(codes, notes, condition):  # as train_performer's transpositions hear them
+        audio = mulaw_decode(codes, spec.quantization_channels)
+        return [
+            performed(audio, notes, settings, spec.quantization_channels, condition, k)
+            if k
+            else recording(codes, notes, condition)
+            for k in transpositions(int(cfg["transpose"]))
+        ]
+
+    train = [version for r in data["recordings"]["train"] for version in heard_in_keys(*r)]
     validation = [recording(*r) for r in data["recordings"]["validation"]]
     conditioned = bool(data["vocabulary"])
     model = build_wavenet(spec, len(data["vocabulary"]))
@@ -161,7 +182,10 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
             recordings, settings, spec.batch_size, rng, crop, conditioned, spec.pitch_guide
         )
 
-    batches, checks = SeededBatches(draw(train), seed), SeededBatches(draw(validation), seed + 1)
+    batches, checks = (
+        SeededBatches(draw(train), seed),
+        SeededBatches(draw(validation), seed + 1),
+    )
     out_rate = config["audio"]["sample_rate"]
     fft = int(metrics["fft_size"])
     threshold = float(metrics["silence_threshold"])
@@ -199,6 +223,7 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
     print(
         f"performer, the packed config with {overrides or 'no changes'}: "
         f"{model.count_params():,} parameters, "
+        f"{len(train)} training recordings (transposed ones included), "
         f"batch {spec.batch_size}, {steps} steps ({cfg['learning_rate_schedule']} learning rate), "
         f"Keras backend {keras.backend.backend()}"
     )
@@ -262,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("pack")
     r.add_argument("--steps", type=int, default=12000)
     r.add_argument("--every", type=int, default=2400)
-    r.add_argument("--set", action="append", default=[], help="notes.performer KEY=VALUE")
+    r.add_argument("--set", action="append", default=[], help="notes.performer KEY=VALUE, or notes.KEY=VALUE")
     r.add_argument("--seed", type=int, default=None, help="the packed config's seed by default")
     args = parser.parse_args(argv)
     if args.command == "pack":

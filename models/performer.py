@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from sonata import SonataError
-from sonata.audio import decimate, read_audio
+from sonata.audio import decimate, read_audio, speed_up
 from sonata.batching import by_length
 from sonata.mulaw import mulaw_decode, mulaw_encode
-from sonata.notes import KEYS, piano_roll, pitch_guide
+from sonata.notes import KEYS, piano_roll, pitch_guide, transposed
 
 LEVEL_CENTRE_DB = -30.0  # the level channel reads (dB - centre) / span: about -1..1 over music
 LEVEL_SPAN_DB = 30.0
@@ -100,17 +100,48 @@ class PerformedRecording:
 
 
 def prepare(
-    wav: str, notes: pd.DataFrame, settings: PerformerSettings, quantization: int, condition: int = 0
-) -> PerformedRecording:
-    """Read a recording at the performer's rate and line its notes up with its samples."""
+    wav: str,
+    notes: pd.DataFrame,
+    settings: PerformerSettings,
+    quantization: int,
+    condition: int = 0,
+    transpositions: tuple[int, ...] = (0,),
+) -> list[PerformedRecording]:
+    """Read a recording at the performer's rate and line its notes up with its samples: one
+    PerformedRecording per transposition (semitones; see performed)."""
     audio, rate = read_audio(wav)
     if rate % settings.sample_rate:
         raise ValueError(f"{wav}: {rate} Hz is not a multiple of the performer's {settings.sample_rate} Hz")
     audio = decimate(audio, rate // settings.sample_rate)
+    return [performed(audio, notes, settings, quantization, condition, k) for k in transpositions]
+
+
+def performed(
+    audio: np.ndarray,
+    notes: pd.DataFrame,
+    settings: PerformerSettings,
+    quantization: int,
+    condition: int = 0,
+    semitones: int = 0,
+) -> PerformedRecording:
+    """Audio at the performer's rate and its notes as the performer learns them. With semitones,
+    both move: the audio resampled to play 2 ** (semitones / 12) times as fast, the notes
+    transposed and their times shortened to match. A recording heard in several keys spreads
+    the performer's training over more keys: the held-out pitches the training notes hold least
+    are the ones it plays worst (2026-12-04; the default run's transposition and its outcome:
+    config.yaml, notes.performer.transpose)."""
+    if semitones:
+        speed = 2.0 ** (semitones / 12)
+        audio, notes = speed_up(audio, speed), transposed(notes, semitones, speed)
     frames = len(audio) // settings.frame_samples
     roll = piano_roll(notes, frames, settings.frame_seconds, settings.onset_frames)
     codes = mulaw_encode(audio, quantization)
     return PerformedRecording.from_codes(codes, roll, condition, quantization, settings.frame_samples)
+
+
+def transpositions(limit: int) -> tuple[int, ...]:
+    """The semitone shifts a training recording is learned at: 0, then -1, +1, ... to +-limit."""
+    return (0,) + tuple(s * k for k in range(1, limit + 1) for s in (-1, 1))
 
 
 def frame_levels_db(recording: PerformedRecording, first: int, frames: int, span: int) -> np.ndarray:

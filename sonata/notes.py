@@ -255,6 +255,15 @@ class NoteVocabulary:
         return notes.astype({"pitch": int, "program": int})
 
 
+def transposed(notes: pd.DataFrame, semitones: int, speed: float = 1.0) -> pd.DataFrame:
+    """The notes `semitones` higher and `speed` times as fast (times over speed): the notes of
+    their audio played through sonata.audio.speed_up(audio, speed)."""
+    moved = notes.copy()
+    moved["pitch"] = moved["pitch"].astype(int) + int(semitones)
+    moved[["onset", "offset"]] = moved[["onset", "offset"]].astype(float) / speed
+    return moved
+
+
 def fold_pitch(pitch: int) -> int:
     """Move a pitch by octaves into the 88 keys."""
     while pitch < LOWEST:

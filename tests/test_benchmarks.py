@@ -65,6 +65,11 @@ def test_performer_steps_packs_a_run_then_scores_its_held_out_passages_at_each_c
         run(packed, steps=1, every=1, overrides=["sample_rate=4000"])
     with pytest.raises(SystemExit, match="notes/performer/pitch_guide"):  # a bad override is named
         run(packed, steps=1, every=1, overrides=["pitch_guide=maybe"])
+    # the notes section's own settings too; transposition hears each training recording in more keys
+    run(packed, steps=1, every=1, overrides=["transpose=1", "notes.onset_frames=4"])
+    assert "12 training recordings" in capsys.readouterr().out  # 4 recordings x 3 keys
+    with pytest.raises(SystemExit, match="notes/onset_frames"):
+        run(packed, steps=1, every=1, overrides=["notes.onset_frames=0"])
     del data["config"]["notes"]["performer"]["level_db"]  # a pack from before the level channel
     with gzip.open(packed, "wb") as f:
         pickle.dump(data, f)

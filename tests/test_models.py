@@ -310,3 +310,31 @@ def test_the_level_asked_for_changes_the_performance_and_a_mismatched_performer_
     unlevelled = performer_spec(cfg, replace(settings, window_frames=40, level_db=None))
     with pytest.raises(SonataError, match="level_db must be null"):
         perform(build_wavenet(unlevelled), unlevelled, settings, [notes], [0.2], None, 1.0, 4)
+
+
+def test_a_recording_heard_two_semitones_up_plays_its_notes_two_keys_higher_and_sooner():
+    """performed(..., semitones=2): the audio resampled 2 ** (2 / 12) times as fast (a 440 Hz tone
+    comes out at 493.9 Hz, the recording 1.12 times shorter) and the notes moved with it: two
+    keys up, their frames earlier by the same factor. 0 semitones is the recording as it is."""
+    import pandas as pd
+
+    from models.performer import PerformerSettings, performed, transpositions
+    from sonata.mulaw import mulaw_decode
+    from sonata.notes import KEYS, LOWEST
+
+    rate = 8000
+    settings = PerformerSettings(sample_rate=rate, frame_seconds=0.01, onset_frames=2, window_frames=10)
+    t = np.arange(2 * rate) / rate
+    audio = (0.5 * np.sin(2 * np.pi * 440.0 * t) * (t >= 0.5)).astype(np.float32)  # A4 from 0.5 s
+    notes = pd.DataFrame({"onset": [0.5], "offset": [2.0], "pitch": [69], "program": [1]})
+    same, up = (performed(audio, notes, settings, 256, 0, k) for k in (0, 2))
+    speed = 2 ** (2 / 12)
+    assert len(up.roll) == int(len(audio) / speed) // 80 < len(same.roll) == 200
+    heard = mulaw_decode(up.codes, 256)[int(0.5 / speed * rate) + 400 :]
+    peak = np.fft.rfftfreq(len(heard), 1 / rate)[np.abs(np.fft.rfft(heard)).argmax()]
+    assert abs(peak - 440.0 * speed) < 1.0  # B4, not A4
+    for recording, key, first in ((same, 69, 50), (up, 71, int(np.floor(0.5 / speed / 0.01)))):
+        held = np.flatnonzero(recording.roll[:, key - LOWEST])
+        assert held[0] == first and (recording.roll[:, :KEYS].sum(axis=1) <= 1).all()
+        assert np.flatnonzero(recording.roll[:, KEYS + key - LOWEST]).tolist() == [first, first + 1]
+    assert transpositions(0) == (0,) and transpositions(2) == (0, -1, 1, -2, 2)

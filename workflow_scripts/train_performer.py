@@ -111,7 +111,7 @@ def train_performer(
     import keras
 
     from models.conditioning import condition_vocabulary, known_condition_ids
-    from models.performer import PerformerSettings, performer_spec, prepare, window_batch
+    from models.performer import PerformerSettings, performer_spec, prepare, transpositions, window_batch
     from models.wavenet import build_wavenet, wavenet_trainer
 
     keras.utils.set_random_seed(seed)
@@ -125,13 +125,15 @@ def train_performer(
         ids = known_condition_ids([{"composer": c, "ensemble": e} for _, _, c, e in rows], cfg, vocabulary)
         return [0] * len(rows) if ids is None else [int(i) for i in ids]
 
-    def load(rows):
+    def load(rows, shifts=(0,)):
         return [
-            prepare(r[0], r[1], settings, spec.quantization_channels, i)
+            version
             for r, i in zip(rows, condition_ids(rows))
+            for version in prepare(r[0], r[1], settings, spec.quantization_channels, i, shifts)
         ]
 
-    train_set, validation_set = load(chosen["train"]), load(chosen["validation"])
+    shifts = transpositions(int(cfg["transpose"]))
+    train_set, validation_set = load(chosen["train"], shifts), load(chosen["validation"])
     model = build_wavenet(spec, len(vocabulary))
     trainer = wavenet_trainer(model, spec, training.epochs * training.steps_per_epoch)
     crop = spec.receptive_field - 1
@@ -161,10 +163,11 @@ def train_performer(
         )
 
     log.info(
-        "performer: %d training recordings (%.1f min), %d validation, %s, receptive field %d samples, "
-        "%d parameters, device %s",
-        len(train_set),
-        sum(len(r.codes) for r in train_set) / settings.sample_rate / 60,
+        "performer: %d training recordings (%.1f min), heard at %s semitones, %d validation, %s, "
+        "receptive field %d samples, %d parameters, device %s",
+        len(chosen["train"]),
+        sum(len(r.codes) for r in train_set[:: len(shifts)]) / settings.sample_rate / 60,
+        list(shifts),
         len(validation_set),
         f"conditioned on {vocabulary}" if conditioned else "no global conditioning",
         spec.receptive_field,
