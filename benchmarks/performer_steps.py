@@ -182,10 +182,7 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
             recordings, settings, spec.batch_size, rng, crop, conditioned, spec.pitch_guide
         )
 
-    batches, checks = (
-        SeededBatches(draw(train), seed),
-        SeededBatches(draw(validation), seed + 1),
-    )
+    batches, checks = SeededBatches(draw(train), seed), SeededBatches(draw(validation), seed + 1)
     out_rate = config["audio"]["sample_rate"]
     fft = int(metrics["fft_size"])
     threshold = float(metrics["silence_threshold"])

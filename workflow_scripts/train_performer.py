@@ -197,6 +197,7 @@ def train_performer(
             "onset_frames": settings.onset_frames,
             "level_db": settings.level_db,
             "level_frames": settings.level_frames,
+            "transpositions": list(shifts),
         },
         sample_rate=settings.sample_rate,
         conditions=vocabulary,
