@@ -142,9 +142,9 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
         raise SystemExit(
             f"{fixed} shaped the packed codes and conditions: pack again with a config that sets them"
         )
-    roll_changes = {k.removeprefix("notes."): v for k, v in changes.items() if k.startswith("notes.")}
+    notes_changes = {k.removeprefix("notes."): v for k, v in changes.items() if k.startswith("notes.")}
     cfg = {**notes_cfg["performer"], **{k: v for k, v in changes.items() if not k.startswith("notes.")}}
-    notes_cfg = {**notes_cfg, **roll_changes, "performer": cfg}
+    notes_cfg = {**notes_cfg, **notes_changes, "performer": cfg}
     try:
         validate_config({**config, "notes": notes_cfg}, "--set")
     except SonataError as error:
@@ -162,12 +162,10 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
         )
 
     def heard_in_keys(codes, notes, condition):  # as train_performer's transpositions hear them
-        audio = mulaw_decode(codes, spec.quantization_channels)
-        return [
-            performed(audio, notes, settings, spec.quantization_channels, condition, k)
-            if k
-            else recording(codes, notes, condition)
-            for k in transpositions(int(cfg["transpose"]))
+        shifted = transpositions(int(cfg["transpose"]))[1:]
+        audio = mulaw_decode(codes, spec.quantization_channels) if shifted else None
+        return [recording(codes, notes, condition)] + [
+            performed(audio, notes, settings, spec.quantization_channels, condition, k) for k in shifted
         ]
 
     train = [version for r in data["recordings"]["train"] for version in heard_in_keys(*r)]

@@ -105,15 +105,15 @@ def prepare(
     settings: PerformerSettings,
     quantization: int,
     condition: int = 0,
-    transpositions: tuple[int, ...] = (0,),
+    semitones: tuple[int, ...] = (0,),
 ) -> list[PerformedRecording]:
     """Read a recording at the performer's rate and line its notes up with its samples: one
-    PerformedRecording per transposition (semitones; see performed)."""
+    PerformedRecording per transposition in `semitones` (see performed)."""
     audio, rate = read_audio(wav)
     if rate % settings.sample_rate:
         raise ValueError(f"{wav}: {rate} Hz is not a multiple of the performer's {settings.sample_rate} Hz")
     audio = decimate(audio, rate // settings.sample_rate)
-    return [performed(audio, notes, settings, quantization, condition, k) for k in transpositions]
+    return [performed(audio, notes, settings, quantization, condition, k) for k in semitones]
 
 
 def performed(
