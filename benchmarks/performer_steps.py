@@ -185,15 +185,24 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
     fft = int(metrics["fft_size"])
     threshold = float(metrics["silence_threshold"])
 
-    def play(passages, seconds, seed, floor):
+    def play(passages, seconds, seed, floor, guidance=0.0):
         ids = np.array([i for _, i in passages]) if conditioned else None
         notes = [n for n, _ in passages]
         temperature = float(cfg["temperature"])
         return perform(
-            model, spec, settings, notes, [seconds] * len(passages), ids, temperature, seed, floor=floor
+            model,
+            spec,
+            settings,
+            notes,
+            [seconds] * len(passages),
+            ids,
+            temperature,
+            seed,
+            floor=floor,
+            guidance=guidance,
         )
 
-    # as the run plays them: the listening test without the floor; each dataset's held-out
+    # as the run plays them: the listening test without the floor or guidance; each dataset's held-out
     # passages together, under the seed perform_notes gives their length beside the composed pieces
     held_seconds = float(notes_cfg["held_out_seconds"])
     held_seed = seed + length_offset([*config["generation"]["durations"], held_seconds], held_seconds)
@@ -251,10 +260,11 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
             ]
         )
         per_dataset: dict[str, list] = {}
-        floor = float(cfg["probability_floor"])
+        floor, guidance = float(cfg["probability_floor"]), float(cfg["guidance"])
         for dataset in datasets:
             passages = [(n, i) for d, n, i in data["held_out"] if d == dataset]
-            for audio, (notes, _) in zip(play(passages, held_seconds, held_seed, floor), passages):
+            played = play(passages, held_seconds, held_seed, floor, guidance)
+            for audio, (notes, _) in zip(played, passages):
                 per_dataset.setdefault(dataset, []).append(judge(audio, notes))
         scores = np.array([v for rows in per_dataset.values() for v in rows])
         split = " / ".join(

@@ -369,24 +369,46 @@ def _feed(t0, x, state, inputs, cond, guide, frame_samples, weights, logits):
 
 @numba.njit(cache=True, parallel=True)
 def _sample(
-    t0, current, uniforms, temperature, floor, state, inputs, cond, guide, frame_samples, weights, table
+    t0,
+    current,
+    uniforms,
+    temperature,
+    floor,
+    guidance,
+    state,
+    inputs,
+    cond,
+    guide,
+    frame_samples,
+    weights,
+    table,
 ):
     """Draw codes for each sequence, each fed back as its next input. With floor > 0, floor is
     taken off every class's probability (those under it drop out) before the draw; when none
     reaches it, the most likely class is drawn.
 
+    Where state holds twice the sequences, row batch + b is sequence b's contrast (the same
+    codes, its own conditioning) and the draw reads guided logits: l + guidance * (l - l_contrast).
+
     Sequences are independent, so they run on parallel threads; the random draws come in
     precomputed (uniforms), which keeps the result the same for any thread count.
     """
     batch, n_samples = uniforms.shape
+    contrasted = state.shape[0] > batch
     n_classes = table.shape[0]
     codes = np.empty((batch, n_samples), dtype=np.int64)
     for b in numba.prange(batch):
         logits = np.empty(n_classes, dtype=np.float32)
+        unled = np.empty(n_classes, dtype=np.float32)  # the contrast's logits
         scratch = _scratch(weights)
         value = current[b].copy()
         for i in range(n_samples):
             _step(t0 + i, value, b, state, inputs, cond, guide, frame_samples, weights, logits, scratch)
+            if contrasted:
+                row = batch + b
+                _step(t0 + i, value, row, state, inputs, cond, guide, frame_samples, weights, unled, scratch)
+                for q in range(n_classes):
+                    logits[q] += guidance * (logits[q] - unled[q])
             top = logits.max()
             total = 0.0
             for q in range(n_classes):
@@ -423,22 +445,39 @@ class IncrementalWaveNet:
         condition_ids: np.ndarray | None = None,
         notes: np.ndarray | None = None,
         guide: np.ndarray | None = None,
+        contrast: np.ndarray | None = None,
+        guidance: float = 0.0,
     ):
         """notes: (batch, frames, local_channels) for a performer, covering every sample to come;
-        guide: its pitch guide (batch, samples, G) where the network takes one."""
+        guide: its pitch guide (batch, samples, G) where the network takes one.
+
+        contrast, guidance: notes shaped like `notes` that each sequence is also heard under
+        (the same samples, its own cached state), and how far every draw's logits are pushed
+        from theirs towards the notes' (classifier-free guidance: l + guidance * (l - l_contrast),
+        at twice the work). A performer's notes reach its gates as a bias that the audio
+        history it plays can outweigh; contrasted with no notes, the notes' own part is what
+        guidance amplifies."""
+        if contrast is not None and (notes is None or np.shape(contrast) != np.shape(notes)):
+            raise ValueError(f"contrast {np.shape(contrast)} and notes {np.shape(notes)} must match")
+        rows = batch if contrast is None else 2 * batch
         size = (weights.kernel - 1) * int(weights.dilations.max()) + 1
         channels = weights.in_w.shape[2]
-        self.state = np.zeros((batch, len(weights.dilations), size, channels), dtype=np.float32)
-        self.inputs = np.zeros((batch, size, weights.in_w.shape[1]), dtype=np.float32)
+        self.batch = batch
+        self.guidance = float(guidance)
+        self.state = np.zeros((rows, len(weights.dilations), size, channels), dtype=np.float32)
+        self.inputs = np.zeros((rows, size, weights.in_w.shape[1]), dtype=np.float32)
         self.cond = weights.condition_bias(condition_ids, batch, notes)
+        if contrast is not None:
+            self.cond = np.concatenate([self.cond, weights.condition_bias(condition_ids, batch, contrast)])
         self.frame_samples = weights.frame_samples if notes is not None else 1 << 62
         width = weights.guide_w.shape[1]
         if (guide is None) != (width == 0) or (guide is not None and guide.shape[2] != width):
             got = None if guide is None else guide.shape
             raise ValueError(f"the network takes a pitch guide of {width} channels; got {got}")
-        self.guide = np.ascontiguousarray(
-            np.zeros((batch, 1, 0), np.float32) if guide is None else guide, dtype=np.float32
-        )
+        guide = np.zeros((batch, 1, 0), np.float32) if guide is None else guide
+        if contrast is not None:  # the contrast hears no pitch guide either
+            guide = np.concatenate([guide, np.zeros_like(guide)])
+        self.guide = np.ascontiguousarray(guide, dtype=np.float32)
         self.weights = weights.arrays()
         self.table = np.ascontiguousarray(weights.input_table, dtype=np.float32)
         self.to_features = weights.input_features
@@ -449,13 +488,16 @@ class IncrementalWaveNet:
 
     def feed(self, x: np.ndarray, keep_logits: bool = False) -> np.ndarray | None:
         """Consume known model inputs (companded audio, or mu-law codes for an embedded input);
-        the last one is held back as the next input."""
+        the last one is held back as the next input. With keep_logits, the logits the draws
+        would read (guided, where there is a contrast)."""
         x = np.ascontiguousarray(self.to_features(x), dtype=np.float32)
+        contrasted = len(self.state) > self.batch
+        heard = np.concatenate([x, x]) if contrasted else x  # a contrast hears the same samples
         steps = x.shape[1] if keep_logits else x.shape[1] - 1
-        logits = np.empty((x.shape[0], steps if keep_logits else 0, self.n_classes), np.float32)
+        logits = np.empty((len(heard), steps if keep_logits else 0, self.n_classes), np.float32)
         _feed(
             self.time,
-            x[:, :steps],
+            np.ascontiguousarray(heard[:, :steps]),
             self.state,
             self.inputs,
             self.cond,
@@ -466,7 +508,12 @@ class IncrementalWaveNet:
         )
         self.time += steps
         self.current = None if keep_logits else x[:, -1].copy()
-        return logits if keep_logits else None
+        if not keep_logits:
+            return None
+        if contrasted:
+            played, contrast = logits[: self.batch], logits[self.batch :]
+            return played + self.guidance * (played - contrast)
+        return logits
 
     def sample(self, n_samples: int, temperature: float, floor: float = 0.0) -> np.ndarray:
         """Mu-law codes (batch, n_samples), continuing from everything fed so far. floor: a
@@ -478,6 +525,7 @@ class IncrementalWaveNet:
             self.rng.random((len(self.current), int(n_samples))),
             float(temperature),
             float(floor),
+            self.guidance,
             self.state,
             self.inputs,
             self.cond,

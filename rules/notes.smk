@@ -49,11 +49,11 @@ rule train_performer:
         runtime=240,
         gpu=GPUS,
     params:
-        # the probability floor only shapes performing: changing it must not retrain
+        # the probability floor and guidance only shape performing: changing them must not retrain
         performer={
             k: v
             for k, v in config["notes"]["performer"].items()
-            if k != "probability_floor"
+            if k not in ("probability_floor", "guidance")
         },
         notes={k: config["notes"][k] for k in ("frame_seconds", "onset_frames")},
         training={
@@ -186,6 +186,7 @@ rule perform_notes:
         held_out_passages=config["notes"]["held_out_passages"],
         temperature=config["notes"]["performer"]["temperature"],
         probability_floor=config["notes"]["performer"]["probability_floor"],
+        guidance=config["notes"]["performer"]["guidance"],
         sample_rate=config["audio"]["sample_rate"],
         seed=config["seed"],
     script:

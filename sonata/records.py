@@ -99,6 +99,7 @@ class GenerationRecord(JsonRecord):
     real_time_factor: float
     pieces: list[GeneratedPiece] = field(default_factory=list)
     probability_floor: float = 0.0  # see IncrementalWaveNet.sample
+    guidance: float = 0.0  # see IncrementalWaveNet: the notes' pull on every draw
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> GenerationRecord:

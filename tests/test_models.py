@@ -179,6 +179,51 @@ def test_performer_incremental_equals_full_forward_pass_with_notes_per_frame(con
             incremental_logits(WaveNetWeights(model, spec), codes, ids, notes)
 
 
+def test_guided_draws_follow_the_notes_logits_pushed_away_from_the_contrasts():
+    """Classifier-free guidance in the numba loop: every draw reads l + g * (l - l_contrast), with
+    both computed on the codes drawn so far (checked against Keras run on those codes); at g = 0 the
+    contrast changes nothing."""
+    from dataclasses import replace
+
+    spec = replace(WAVENET, input_embedding=6, local_channels=10, frame_samples=20, conditioning_channels=5)
+    keras.utils.set_random_seed(11)
+    model = build_wavenet(spec, 2)
+    weights = WaveNetWeights(model, spec)
+    rng = np.random.default_rng(12)
+    notes = (rng.random((2, 15, 10)) < 0.3).astype(np.float32)
+    contrast = notes.copy()
+    contrast[..., :8] = 0.0  # the "no notes" of a performer: its other channels kept
+    ids = np.array([1, 0])
+    silence = np.full((2, 1), 32)
+
+    def draw(guidance, seed=4, against=contrast):
+        sampler = IncrementalWaveNet(weights, 2, seed, ids, notes, None, against, guidance)
+        sampler.feed(silence)
+        return sampler.sample(300, 1.0)
+
+    plain = IncrementalWaveNet(weights, 2, 4, ids, notes)
+    plain.feed(silence)
+    np.testing.assert_array_equal(draw(0.0), plain.sample(300, 1.0))
+    guidance = 1.5
+    codes = draw(guidance)
+    assert not np.array_equal(codes, draw(0.0))
+    history = np.concatenate([silence, codes[:, :-1]], axis=1)
+    played = model.predict([history, notes, ids[:, None]], verbose=0)
+    unled = model.predict([history, contrast, ids[:, None]], verbose=0)
+    guided = played + guidance * (played - unled)
+    fed = IncrementalWaveNet(weights, 2, 0, ids, notes, None, contrast, guidance)
+    fed = fed.feed(history, keep_logits=True)
+    np.testing.assert_allclose(fed, guided, atol=1e-4)
+    probabilities = np.exp(guided - guided.max(axis=2, keepdims=True))
+    cdf = np.cumsum(probabilities / probabilities.sum(axis=2, keepdims=True), axis=2)
+    uniforms = np.random.default_rng(4).random((2, 300))  # the draws' own random numbers
+    above = np.take_along_axis(cdf, codes[..., None], axis=2)[..., 0]
+    below = np.take_along_axis(np.pad(cdf, ((0, 0), (0, 0), (1, 0))), codes[..., None], axis=2)[..., 0]
+    assert ((uniforms <= above + 1e-4) & (uniforms >= below - 1e-4)).all()
+    with pytest.raises(ValueError, match="must match"):
+        IncrementalWaveNet(weights, 2, 0, ids, notes, None, contrast[:, :5], guidance)
+
+
 def test_a_guided_training_window_carries_its_recordings_pitch_guide_between_roll_and_condition():
     """window_batch's guide for a window is the same samples of the whole recording's guide, and
     it sits where build_wavenet takes it: after the roll, before the condition id."""

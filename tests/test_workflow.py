@@ -150,17 +150,18 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     # so the dry run's plan is the evidence)
     cfg["training"]["epochs"] -= 1
 
-    # the performer's probability floor shapes only its playing: the notes are played again,
-    # the performer is not trained again
-    floor = cfg["notes"]["performer"]["probability_floor"]
-    cfg["notes"]["performer"]["probability_floor"] = floor + 0.001
-    write_config(tmp_path, cfg)
-    assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == {
-        "perform_notes",
-        "compute_metrics",
-        "samples",
-    }
-    cfg["notes"]["performer"]["probability_floor"] = floor
+    # the performer's probability floor and guidance shape only its playing: the notes are
+    # played again, the performer is not trained again
+    for key in ("probability_floor", "guidance"):
+        setting = cfg["notes"]["performer"][key]
+        cfg["notes"]["performer"][key] = setting + 0.001
+        write_config(tmp_path, cfg)
+        assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == {
+            "perform_notes",
+            "compute_metrics",
+            "samples",
+        }, key
+        cfg["notes"]["performer"][key] = setting
     # likewise the composer's sampling settings: the notes are composed again, not learned again
     sampling = {k: cfg["notes"]["composer"][k] for k in ("temperature", "top_p")}
     cfg["notes"]["composer"].update({k: v - 0.05 for k, v in sampling.items()})

@@ -306,11 +306,17 @@ def collect(
                     "architecture": record.architecture,
                     # real audio beside a performance was not sampled: no settings, no speed
                     **(
-                        {"temperature": None, "probability_floor": None, "real_time_factor": None}
+                        {
+                            "temperature": None,
+                            "probability_floor": None,
+                            "guidance": None,
+                            "real_time_factor": None,
+                        }
                         if model == REAL_PASSAGE
                         else {
                             "temperature": record.temperature,
                             "probability_floor": record.probability_floor,
+                            "guidance": record.guidance,
                             "real_time_factor": record.real_time_factor,
                         }
                     ),

@@ -47,6 +47,7 @@ def perform_all(
     held_out_count: int,
     temperature: float,
     probability_floor: float,
+    guidance: float,
     output_rate: int,
     seed: int,
     out_dir: str,
@@ -94,6 +95,7 @@ def perform_all(
         seed,
         bar.update,
         probability_floor,
+        guidance,
     )
     wall = time.time() - started
     bar.close()
@@ -145,6 +147,7 @@ def perform_all(
         architecture="composer + performer",
         temperature=float(temperature),
         probability_floor=float(probability_floor),
+        guidance=float(guidance),
         batch=max(seconds.count(s) for s in seconds),  # pieces of one length play together
         wall_seconds=round(wall, 2),
         samples_per_second=round(made / wall, 1),
@@ -175,6 +178,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
         int(snakemake.params.held_out_passages),
         float(snakemake.params.temperature),
         float(snakemake.params.probability_floor),
+        float(snakemake.params.guidance),
         int(snakemake.params.sample_rate),
         int(snakemake.params.seed),
         os.path.dirname(snakemake.output.info),
