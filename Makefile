@@ -6,6 +6,7 @@ CORES ?= 8
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := ffmpeg fluidsynth fluid-soundfont-gm
+APT_LOG := logs/setup/apt-get.log
 TF_VERSION := $(shell sed -n 's/^tensorflow-cpu==//p' requirements.txt)
 
 .PHONY: setup system gpu run slurm test lint benchmarks clean
@@ -15,9 +16,11 @@ setup: system $(VENV)/.installed
 system:
 	@if ! command -v ffmpeg >/dev/null || ! command -v fluidsynth >/dev/null \
 	   || [ ! -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ]; then \
-	  echo "installing $(SYSTEM_PACKAGES) with apt-get"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	  echo "installing $(SYSTEM_PACKAGES) with apt-get (its output: $(APT_LOG))"; \
+	  mkdir -p $(dir $(APT_LOG)); \
+	  { $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	  } > $(APT_LOG) 2>&1 || { tail -n 20 $(APT_LOG); echo "apt-get failed: $(APT_LOG) has its output"; exit 1; }; \
 	fi
 
 $(VENV)/.installed: requirements.txt requirements-slurm.txt pyproject.toml

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from sonata import SonataError
+from sonata.logs import PROGRESS
 
 log = logging.getLogger("sonata.train")
 
@@ -180,7 +181,7 @@ def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, 
     resumed = state_path.exists()
     state = {"epoch": 0, "best_score": None, "wait": 0}
     if resumed:
-        log.info("resuming from the checkpoint in %s", backup)
+        log.info("resuming from the checkpoint in %s", backup, extra=PROGRESS)
         state = json.loads(state_path.read_text())
         trainer.load_weights(str(latest))
     else:  # a fresh run must not inherit a finished run's curves
@@ -209,6 +210,7 @@ def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, 
             epochs,
             time.time() - began,
             " - ".join(f"{k}: {v:.4f}" for k, v in row.items() if k != "epoch"),
+            extra=PROGRESS,
         )
         backup.mkdir(exist_ok=True)
         better = -row["val_loss"] if judge is None else row["val_score"]  # higher is better
@@ -221,7 +223,7 @@ def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, 
         _save(trainer, latest)
         state_path.write_text(json.dumps(state))  # last: a kill before it repeats this epoch
         if state["wait"] >= patience:
-            log.info("no better validation result for %d epochs: stopping", patience)
+            log.info("no better validation result for %d epochs: stopping", patience, extra=PROGRESS)
             break
     if best_path.exists():  # the result is the best epoch, however training ended
         if judge is None:

@@ -34,6 +34,9 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     run = snakemake(tmp_path, "--cores", "2", "results/samples", env=FORBID_CONFIG)
     # TensorFlow's C++ start-up lines (absl format, "I0000 00:00:...") stay in the rule logs
     assert not re.search(r"^[IWEF]\d{4} \d\d:\d\d:\d\d", run.stdout + run.stderr, re.MULTILINE)
+    # and so do sonata's details (tables, per-file facts): the terminal gets each job's progress
+    assert not re.search(r"^\S+ \S+ INFO sonata", run.stdout + run.stderr, re.MULTILINE)
+    assert re.search(r"\[train_performer\] INFO: epoch 1/", run.stdout + run.stderr)
 
     samples = tmp_path / "results" / "samples"
     index = pd.read_csv(samples / "index.csv")

@@ -384,7 +384,7 @@ def write_references(out: Path, pieces: list[dict], manifests: list[str], second
 
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
-    from sonata.logs import setup_logging
+    from sonata.logs import PROGRESS, setup_logging
 
     os.makedirs(os.path.dirname(snakemake.log[0]), exist_ok=True)
     setup_logging(snakemake.log[0])
@@ -395,7 +395,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
         snakemake.params.frame_seconds,
         snakemake.params.report["reference_seconds"],
     )
-    log.info("report: %s", page)
+    log.info("report: %s", page, extra=PROGRESS)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

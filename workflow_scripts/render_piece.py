@@ -186,7 +186,7 @@ def prepare_score(score, source: str):
     try:
         score = score.expandRepeats()
     except Exception as error:  # malformed repeat marks
-        log.warning("%s: repeats left unexpanded (%s)", source, error)
+        log.info("%s: repeats left unexpanded, the score rendered as written (%s)", source, error)
     return score
 
 
