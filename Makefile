@@ -25,18 +25,18 @@ system:
 
 $(VENV)/.installed: requirements.txt requirements-slurm.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements.txt
-	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -r requirements.txt
+	$(BIN)/python -m pip install -qq --no-deps -e .
 	# the SLURM plugin stays off the default path: loaded only with PYTHONPATH=$(VENV)/slurm-plugin
-	$(BIN)/python -m pip install -q --no-deps --target $(VENV)/slurm-plugin -r requirements-slurm.txt
+	$(BIN)/python -m pip install -qq --no-deps --target $(VENV)/slurm-plugin -r requirements-slurm.txt
 	touch $@
 
 # On a CUDA machine: the same environment with TensorFlow's GPU build (both ship the `tensorflow`
 # module, so the CPU build goes first).
 gpu: setup
 	$(BIN)/python -m pip uninstall -q -y tensorflow-cpu
-	$(BIN)/python -m pip install -q "tensorflow[and-cuda]==$(TF_VERSION)"
+	$(BIN)/python -m pip install -qq "tensorflow[and-cuda]==$(TF_VERSION)"
 	$(BIN)/python -c "import tensorflow as tf; print('GPUs:', tf.config.list_physical_devices('GPU'))"
 
 run: setup

@@ -215,7 +215,7 @@ def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, 
         backup.mkdir(exist_ok=True)
         better = -row["val_loss"] if judge is None else row["val_score"]  # higher is better
         if state.get("best_score") is None or better > state["best_score"]:
-            state.update(best_score=better, wait=0)
+            state.update(best_score=better, best_epoch=epoch + 1, wait=0)
             _save(trainer, best_path)
         else:
             state["wait"] += 1
@@ -227,9 +227,19 @@ def _fit(trainer, train_data, validation_data, epochs, steps, validation_steps, 
             break
     if best_path.exists():  # the result is the best epoch, however training ended
         if judge is None:
-            log.info("keeping the epoch with the lowest val_loss (%.4f)", -state["best_score"])
+            log.info(
+                "keeping epoch %s, the lowest val_loss (%.4f)",
+                state.get("best_epoch", "?"),  # checkpoints before 2026-12-06 did not record it
+                -state["best_score"],
+                extra=PROGRESS,
+            )
         else:
-            log.info("keeping the best-judged epoch's weights (val_score %.4f)", state["best_score"])
+            log.info(
+                "keeping epoch %s, the best-judged (val_score %.4f)",
+                state.get("best_epoch", "?"),
+                state["best_score"],
+                extra=PROGRESS,
+            )
         trainer.load_weights(str(best_path))
     return final_history(history_csv), time.time() - started, resumed
 

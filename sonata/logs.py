@@ -20,11 +20,17 @@ PROGRESS = {"progress": True}
 """`extra=` for an INFO line the terminal shows too: a long job's sign of life, a result's path."""
 
 _terminal: io.TextIOBase | None = None
+_job = ""
 
 
 def terminal() -> io.TextIOBase:
     """The terminal's stderr as it was before setup_logging moved fd 2 to the log (progress bars)."""
     return _terminal or sys.stderr
+
+
+def current_job() -> str:
+    """This job's name as its terminal lines show it ("" outside a rule): a progress bar's label."""
+    return _job
 
 
 def _for_terminal(record: logging.LogRecord) -> bool:
@@ -39,7 +45,7 @@ def job_name(log_path: str) -> str:
 
 def setup_logging(log_path: str | None = None, name: str = "sonata") -> logging.Logger:
     """Without log_path (a script run by hand), every INFO line goes to stderr as before."""
-    global _terminal
+    global _terminal, _job
     if log_path and _terminal is None:
         sys.stderr.flush()
         _terminal = os.fdopen(os.dup(2), "w", buffering=1)
@@ -50,10 +56,11 @@ def setup_logging(log_path: str | None = None, name: str = "sonata") -> logging.
     to_terminal = logging.StreamHandler(terminal())
     handlers: list[logging.Handler] = [to_terminal]
     if log_path:
+        _job = job_name(log_path)
         to_terminal.addFilter(_for_terminal)
-        to_terminal.setFormatter(
-            logging.Formatter(f"%(asctime)s [{job_name(log_path)}] %(levelname)s: %(message)s", "%H:%M:%S")
-        )
+        named = _job.replace("%", "%%")  # a literal in the format string
+        terminal_format = f"%(asctime)s [{named}] %(levelname)s: %(message)s"
+        to_terminal.setFormatter(logging.Formatter(terminal_format, "%H:%M:%S"))
         to_log = logging.StreamHandler(sys.stderr)  # fd 2: the log file
         to_log.setFormatter(logging.Formatter(details))
         handlers.append(to_log)

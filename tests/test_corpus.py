@@ -17,6 +17,7 @@ from workflow_scripts.render_piece import (
     TempoMark,
     build_piece,
     part_programs,
+    prepare_score,
     score_notes,
     tempo_map,
     velocity_curve,
@@ -109,6 +110,30 @@ def test_transposing_instrument_sounds_at_concert_pitch():
     sounding, _ = score_notes("weber/concertino_clarinet.mxl", [72, 1], render_settings())
     first_clarinet = min((e for e in sounding if e.part == 0), key=lambda e: e.start_quarters)
     assert first_clarinet.pitch == written - 2
+
+
+def badly_repeated_score():
+    from music21 import bar, note, stream
+
+    part = stream.Part()
+    for number in (1, 2, 3):
+        measure = stream.Measure(number=number)
+        measure.append(note.Note("C4", quarterLength=4))
+        if number == 2:
+            measure.leftBarline = bar.Repeat(direction="start")  # a start repeat and no end
+        part.append(measure)
+    return stream.Score([part])
+
+
+def test_unexpandable_repeats_warn_for_a_users_score_and_only_log_for_the_corpus(tmp_path, caplog):
+    mine = tmp_path / "mine.mxl"
+    mine.write_text("stands for the user's own score file")
+    caplog.set_level("INFO")
+    for source in (str(mine), "mozart/k458/movement1.mxl"):
+        played = prepare_score(badly_repeated_score(), source)
+        assert len(played.parts[0].getElementsByClass("Measure")) == 3  # rendered as written
+    levels = {record.message.split(":")[0]: record.levelname for record in caplog.records}
+    assert levels == {str(mine): "WARNING", "mozart/k458/movement1.mxl": "INFO"}
 
 
 def test_missing_soundfont_is_a_clear_error(tmp_path):

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from sonata.audio import atomic_path, read_segment, write_wav
 from sonata.batching import by_length
-from sonata.logs import terminal
+from sonata.logs import current_job, terminal
 from sonata.records import GeneratedPiece, GenerationRecord, ModelCard
 
 log = logging.getLogger("sonata.generate")
@@ -52,7 +52,7 @@ def generate_pieces(
         total=n_samples * len(primes),
         unit="sample",
         unit_scale=True,
-        desc="generate",
+        desc=current_job() or "generate",
         mininterval=5,
         file=terminal(),
     )

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from models.conditioning import known_condition_ids
 from sonata.audio import atomic_path, interpolate, read_segment, write_wav
-from sonata.logs import terminal
+from sonata.logs import current_job, terminal
 from sonata.notes import excerpt, labels_table, read_labels, spread_passages
 from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE, GeneratedPiece, GenerationRecord
 from sonata.shards import read_notes_shard
@@ -80,7 +80,7 @@ def perform_all(
         unit="sample",
         unit_scale=True,
         file=terminal(),
-        desc="perform",
+        desc=current_job() or "perform",
         mininterval=5,
     )
     started = time.time()

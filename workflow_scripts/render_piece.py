@@ -186,7 +186,9 @@ def prepare_score(score, source: str):
     try:
         score = score.expandRepeats()
     except Exception as error:  # malformed repeat marks
-        log.info("%s: repeats left unexpanded, the score rendered as written (%s)", source, error)
+        # a user's own score may want a fix; the music21 corpus's (Mozart K458 I-II) cannot have one
+        level = logging.WARNING if Path(source).is_file() else logging.INFO
+        log.log(level, "%s: repeats left unexpanded, the score rendered as written (%s)", source, error)
     return score
 
 

@@ -14,6 +14,7 @@ from models.training import (
     save_trained,
 )
 from sonata import SonataError
+from sonata.logs import PROGRESS
 from sonata.notes import NoteVocabulary
 from sonata.records import ModelCard
 from sonata.shards import read_notes_shard
@@ -66,6 +67,7 @@ def train_composer(
         len(validation_set),
         model.count_params(),
         device,
+        extra=PROGRESS,
     )
     history, seconds, resumed = fit_resumable(
         model,

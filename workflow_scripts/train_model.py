@@ -5,6 +5,7 @@ import os
 from dataclasses import asdict, dataclass
 
 from models.training import TrainingConfig, TrainingOutputs, configure_tensorflow, fit_resumable, save_trained
+from sonata.logs import PROGRESS
 from sonata.records import ModelCard
 
 log = logging.getLogger("sonata.train")
@@ -69,6 +70,7 @@ def train(spec, training: TrainingConfig, data: TrainingData, out: TrainingOutpu
         device,
         context,
         1000.0 * context / header.sample_rate,
+        extra=PROGRESS,
     )
     history, seconds, resumed = fit_resumable(
         trainer,

@@ -12,6 +12,7 @@ from models.training import (
     save_trained,
 )
 from sonata import SonataError
+from sonata.logs import PROGRESS
 from sonata.records import ModelCard
 from sonata.shards import read_notes_shard
 
@@ -173,6 +174,7 @@ def train_performer(
         spec.receptive_field,
         model.count_params(),
         device,
+        extra=PROGRESS,
     )
     history, seconds, resumed = fit_resumable(
         trainer,
