@@ -31,6 +31,7 @@ LEVEL_FLOOR_DB = -90.0  # digital silence reads as this, not as minus infinity
 
 if TYPE_CHECKING:
     from models.architectures.wavenet import WaveNetSpec
+    from sonata.records import ModelCard
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,19 @@ class PerformerSettings:
             int(performer["window_frames"]),
             None if performer["level_db"] is None else float(performer["level_db"]),
             int(performer["level_frames"]),
+        )
+
+    @classmethod
+    def from_card(cls, card: ModelCard, frame_seconds: float) -> PerformerSettings:
+        """The settings a trained performer plays with, from its model card: its rate, roll
+        and level are what it learned, whatever the config says now."""
+        scheme = card.scheme
+        return cls(
+            card.sample_rate,
+            frame_seconds,
+            scheme["onset_frames"],
+            scheme["window_samples"] // scheme["frame_samples"],
+            scheme.get("level_db"),  # absent: a card from before levels
         )
 
 

@@ -79,3 +79,15 @@ def test_performer_steps_packs_a_run_then_scores_its_held_out_passages_at_each_c
 
 def _parameters(out: str) -> int:
     return int(re.search(r"([\d,]+) parameters", out).group(1).replace(",", ""))
+
+
+def test_composer_sampling_finds_a_runs_wavs_in_its_results_folder_whatever_its_name():
+    """The note shards name wavs from the run's directory ("results/wav/..."): a results folder
+    moved or renamed must not read another run's audio."""
+    from pathlib import Path
+
+    from benchmarks.composer_sampling import in_results
+
+    assert in_results("/runs/tuesday", "results/wav/9005.wav") == Path("/runs/tuesday/wav/9005.wav")
+    assert in_results("old/results", "results/wav/9005.wav") == Path("old/results/wav/9005.wav")
+    assert in_results("/runs/tuesday", "/data/wav/9005.wav") == Path("/data/wav/9005.wav")

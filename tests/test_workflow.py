@@ -10,6 +10,9 @@ import pytest
 import soundfile as sf
 import yaml
 
+from sonata.analysis import note_statistics, silent_runs
+from sonata.audio import read_audio
+from sonata.notes import read_labels
 from tests.conftest import FORBID_CONFIG, REPO, snakemake, tiny_config, write_config
 
 
@@ -130,6 +133,38 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     ).set_index("split")
     assert notes.loc["all", "notes"] > 0 and notes.loc["all", "instruments"] == "1"
     assert "What the models learned from" in page and "piano_corpus.png" in page
+
+    # the composer-sampling benchmark reads this run: at the config's setting its piece 1 is the
+    # run's composition number 1 (of the durations, counted from 0), and each row of its table
+    # measures the sound and notes it keeps under that row's name
+    from benchmarks.composer_sampling import compose_pieces
+    from benchmarks.composer_sampling import main as sampling_benchmark
+
+    results, second = str(tmp_path / "results"), cfg["generation"]["durations"][1]
+    setting = (cfg["notes"]["composer"]["temperature"], cfg["notes"]["composer"]["top_p"])
+    [first] = compose_pieces(results, "piano", cfg, [setting], 1, float(second))
+    ran = read_labels(str(tmp_path / "results" / "notes" / "piano" / "composed" / f"{second:g}s.csv"))
+    assert len(first["notes"]) == len(ran) > 0
+    ours = first["notes"].sort_values(["onset", "pitch"])  # labels are kept in that order
+    theirs = ran.sort_values(["onset", "pitch"])
+    np.testing.assert_array_equal(ours[["pitch", "program"]], theirs[["pitch", "program"]])
+    np.testing.assert_allclose(ours[["onset", "offset"]], theirs[["onset", "offset"]], atol=1e-4)
+    table, kept = tmp_path / "sampling.csv", tmp_path / "sampling"
+    argv = [results, "--config", str(tmp_path / "config.yaml"), "--csv", str(table), "--audio", str(kept)]
+    sampling_benchmark([*argv, "--pieces", "2", "--temperature", "0.5", "1.0", "--seconds", "1"])
+    pieces = pd.read_csv(table)
+    assert len(pieces) == len(cfg["datasets"]) * 2 * 2 and set(pieces["temperature"]) == {0.5, 1.0}
+    assert pieces["score_following"].dropna().between(0, 1).all() and pieces["score_following"].notna().any()
+    threshold = cfg["metrics"]["silence_threshold"]
+    for row in pieces.itertuples():
+        stem = f"{kept}/{row.dataset}_t{row.temperature:g}_p{row.top_p:g}_{row.piece}"
+        audio, rate = read_audio(f"{stem}.wav")
+        assert len(audio) == rate  # one second at the output rate
+        assert row.silent_fraction == pytest.approx(silent_runs(audio - audio.mean(), threshold)[0])
+        notes = read_labels(f"{stem}.csv")
+        assert row.notes == len(notes) and row.pitch_range == pytest.approx(
+            note_statistics(notes)["pitch_range"]
+        )
 
     again = snakemake(tmp_path, "--cores", "2", "results/samples")
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -41,6 +41,16 @@ def cut(notes: pd.DataFrame, seconds: float) -> pd.DataFrame:
     return kept.reset_index(drop=True)
 
 
+def composed_notes(
+    tokens: np.ndarray, primer: np.ndarray, program: int, vocabulary: NoteVocabulary, seconds: float
+) -> pd.DataFrame:
+    """The notes of a piece's composed tokens, cut to its length. The primer's last instrument
+    (else `program`, the primer recording's commonest) plays until the composer names another."""
+    programs = primer[primer >= vocabulary.program0]
+    first = int(programs[-1] - vocabulary.program0 + 1) if len(programs) else program
+    return cut(vocabulary.decode(tokens, program=first), seconds)
+
+
 def compose(
     card_path: str,
     weights_path: str,
@@ -63,10 +73,7 @@ def compose(
     for i, (seconds, midi, labels) in enumerate(zip(durations, midi_out, labels_out)):
         k, primer, program, (prime_start, prime_end) = choose_primer(tables, i, vocabulary, sampler.past)
         tokens = sampler.compose(primer, seconds, cfg["temperature"], cfg["top_p"], seed + i)
-        # the primer's last instrument carries on until the composer names another
-        programs = primer[primer >= vocabulary.program0]
-        first = int(programs[-1] - vocabulary.program0 + 1) if len(programs) else program
-        notes = cut(vocabulary.decode(tokens, program=first), seconds)
+        notes = composed_notes(tokens, primer, program, vocabulary, seconds)
         write_midi(notes, midi)
         with atomic_path(labels, suffix=".csv") as tmp:
             labels_table(notes).to_csv(tmp, index=False)

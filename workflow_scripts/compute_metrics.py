@@ -90,16 +90,18 @@ def note_metrics(pieces: list[dict], held_out: pd.DataFrame, seed: int) -> pd.Da
         if piece["model"] != COMPOSED:
             continue
         seconds = piece["seconds"]
-        start = float(held_out["onset"].min())
-        passage = held_out[(held_out["onset"] >= start) & (held_out["onset"] < start + seconds)]
-        candidates = {
-            COMPOSED: read_labels(piece["notes"]),
-            "random notes": random_notes_like(held_out, seconds, seed),
-            "held-out notes": passage,
-        }
+        candidates = {COMPOSED: read_labels(piece["notes"]), **note_yardsticks(held_out, seconds, seed)}
         for name, notes in candidates.items():
             rows.append({"model": name, "seconds": seconds, **note_statistics(notes, reference=held_out)})
     return pd.DataFrame(rows)
+
+
+def note_yardsticks(held_out: pd.DataFrame, seconds: float, seed: int) -> dict[str, pd.DataFrame]:
+    """What composed notes of this length are measured against: random notes at the held-out
+    density and range, and the first `seconds` of the held-out notes."""
+    start = float(held_out["onset"].min())
+    passage = held_out[(held_out["onset"] >= start) & (held_out["onset"] < start + seconds)]
+    return {"random notes": random_notes_like(held_out, seconds, seed), "held-out notes": passage}
 
 
 def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point

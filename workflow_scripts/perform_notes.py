@@ -56,14 +56,7 @@ def perform_all(
     from models.performer import PerformerSettings, load_performer, perform
 
     model, spec, card = load_performer(card_path, weights_path)
-    scheme = card.scheme
-    settings = PerformerSettings(
-        card.sample_rate,
-        frame_seconds,
-        scheme["onset_frames"],
-        scheme["window_samples"] // scheme["frame_samples"],
-        scheme.get("level_db"),  # the level it learned to play at (absent: a card from before levels)
-    )
+    settings = PerformerSettings.from_card(card, frame_seconds)
     composition = json.loads(open(composition_path).read())
     jobs = [(COMPOSED, p["seconds"], read_labels(p["labels"]), p) for p in composition["pieces"]]
     passages = held_out_passages(test_path, held_out_seconds, held_out_count)

@@ -1,0 +1,251 @@
+"""How the composer's sampling settings shape the pieces the performer plays: after a run, every
+dataset's composer writes pieces under each temperature and nucleus (top_p) asked for, several
+seeds and primers each, the run's performer plays them, and each setting gets the notes route's
+own measures (score following against the piece's notes, tonal fraction, chroma change, silence,
+and the note statistics against the held-out notes). One composed piece per dataset, which is
+what a run's metrics hold, is too few to choose a setting by.
+
+    python -m benchmarks.composer_sampling RESULTS --temperature 0.8 0.95 --top-p 0.95 \\
+        --pieces 3 --seconds 120 [--csv pieces.csv] [--audio DIR]
+
+Every temperature is tried with every top_p. Piece k (1..pieces) of a setting is primed and
+seeded as a run's composition number k (counted from 0 over generation.durations) is: with the
+default durations [5, 120], piece 1 at the config's setting is the run's 2-minute piece, and
+pieces 2, 3, ... take the next test recordings as primers and the next seeds. Prints Markdown
+tables: means over the pieces, with their range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from tqdm import tqdm
+
+REPO = Path(__file__).resolve().parents[1]
+MEASURES = [
+    "score_following",
+    "tonal_fraction",
+    "chroma_change",
+    "silent_fraction",
+    "rms_mean",
+    "spectral_distance_db",
+]
+NOTE_MEASURES = ["pitch_class_distance", "notes_per_second", "polyphony", "pitch_range", "repetition"]
+
+
+def compose_pieces(
+    results: str, dataset: str, config: dict, settings: list[tuple[float, float]], pieces: int, seconds: float
+) -> list[dict]:
+    """Every (temperature, top_p) setting's `pieces` compositions for one dataset: their notes
+    and the primer recording's composer and ensemble (what the performer is told)."""
+    from models.composer import ComposerSampler, load_composer
+    from sonata.notes import NoteVocabulary
+    from sonata.records import ModelCard
+    from sonata.shards import read_notes_shard
+    from workflow_scripts.compose_notes import choose_primer, composed_notes
+
+    folder = f"{results}/notes/{dataset}/composer"
+    vocabulary = NoteVocabulary(step=float(config["notes"]["frame_seconds"]))
+    card = ModelCard.from_json(f"{folder}/model.json")
+    sampler = ComposerSampler(load_composer(card, f"{folder}/model.weights.h5"), vocabulary)
+    header, tables = read_notes_shard(f"{results}/shards/{dataset}/notes/test.h5")
+    made = []
+    for temperature, top_p in settings:
+        for number in range(1, pieces + 1):
+            k, primer, program, _ = choose_primer(tables, number, vocabulary, sampler.past)
+            tokens = sampler.compose(primer, seconds, temperature, top_p, int(config["seed"]) + number)
+            made.append(
+                {
+                    "dataset": dataset,
+                    "temperature": temperature,
+                    "top_p": top_p,
+                    "piece": number,
+                    "notes": composed_notes(tokens, primer, program, vocabulary, seconds),
+                    "composer": header.composers[k],
+                    "ensemble": header.ensembles[k],
+                }
+            )
+    return made
+
+
+def play_and_measure(
+    results: str, config: dict, made: list[dict], seconds: float, audio_dir: str | None = None
+) -> pd.DataFrame:
+    """The run's performer plays every piece (one batch); one row of measures per piece. With
+    audio_dir, each piece's wav and label CSV are kept there (<dataset>_t<T>_p<P>_<k>.wav/.csv)."""
+    from models.conditioning import known_condition_ids
+    from models.performer import PerformerSettings, load_performer, perform
+    from sonata.analysis import power_spectrum
+    from sonata.audio import interpolate, read_audio, write_wav
+    from sonata.notes import labels_table
+    from sonata.shards import read_notes_shard
+    from workflow_scripts.compute_metrics import end_to_end
+
+    metrics = config["metrics"]
+    folder = f"{results}/notes/performer"
+    model, spec, card = load_performer(f"{folder}/model.json", f"{folder}/model.weights.h5")
+    settings = PerformerSettings.from_card(card, float(config["notes"]["frame_seconds"]))
+    ids = known_condition_ids(made, card.model, card.conditions)
+    cfg = config["notes"]["performer"]
+    total = len(made) * int(round(seconds * settings.sample_rate))
+    bar = tqdm(total=total, unit="sample", unit_scale=True, desc="performing", mininterval=5)
+    sounds = perform(
+        model,
+        spec,
+        settings,
+        [m["notes"] for m in made],
+        [seconds] * len(made),
+        ids,
+        float(cfg["temperature"]),
+        int(config["seed"]),
+        bar.update,
+        floor=float(cfg["probability_floor"]),
+        guidance=float(cfg["guidance"]),
+    )
+    bar.close()
+    rate = int(config["audio"]["sample_rate"])
+    held_out, reference = {}, {}
+    for dataset in {m["dataset"] for m in made}:
+        header, tables = read_notes_shard(f"{results}/shards/{dataset}/notes/test.h5")
+        held_out[dataset] = end_to_end(tables)
+        wavs = [read_audio(in_results(results, w))[0] for w in header.wavs]
+        reference[dataset] = power_spectrum(np.concatenate(wavs), int(metrics["fft_size"]))
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for piece, sound in zip(made, sounds):
+            # measured from a 16-bit wav at the output rate, as a run's metrics measure its pieces
+            # (the quantisation's floor fills the bands an 8 kHz performer leaves empty)
+            name = f"{piece['dataset']}_t{piece['temperature']:g}_p{piece['top_p']:g}_{piece['piece']}.wav"
+            path = Path(audio_dir or scratch) / name
+            write_wav(path, interpolate(sound, rate // settings.sample_rate), rate)
+            if audio_dir:  # its notes beside it, as a label CSV the workflow reads
+                labels_table(piece["notes"]).to_csv(path.with_suffix(".csv"), index=False)
+            audio, _ = read_audio(path)
+            rows.append(
+                measure(audio, rate, piece, reference[piece["dataset"]], held_out[piece["dataset"]], metrics)
+            )
+    return pd.DataFrame(rows)
+
+
+def in_results(results: str, path: str) -> Path:
+    """A path a run's shards name (\"results/wav/9005.wav\", from the run's directory) in the
+    results folder given, wherever and however named it is."""
+    named = Path(path)
+    if named.is_absolute() or not named.parts or named.parts[0] != "results":
+        return named
+    return Path(results) / named.relative_to("results")
+
+
+def measure(
+    audio: np.ndarray, rate: int, piece: dict, reference: np.ndarray, held_out: pd.DataFrame, metrics: dict
+) -> dict:
+    """One performed piece's row: its setting, the measures of its sound, its notes' statistics."""
+    from sonata.analysis import describe, note_statistics, score_following
+
+    fft, frame = int(metrics["fft_size"]), float(metrics["frame_seconds"])
+    measured = describe(audio, rate, reference, metrics)
+    return {
+        **{k: piece[k] for k in ("dataset", "temperature", "top_p", "piece")},
+        "score_following": score_following(
+            audio, rate, piece["notes"], fft, frame, float(metrics["silence_threshold"])
+        ),
+        **{k: measured[k] for k in MEASURES if k in measured},
+        **note_statistics(piece["notes"], reference=held_out),
+    }
+
+
+def baselines(results: str, datasets: list[str], seconds: float, seed: int) -> pd.DataFrame:
+    """The note statistics' yardsticks per dataset, as a run's note metrics hold them."""
+    from sonata.analysis import note_statistics
+    from sonata.shards import read_notes_shard
+    from workflow_scripts.compute_metrics import end_to_end, note_yardsticks
+
+    rows = []
+    for dataset in datasets:
+        held_out = end_to_end(read_notes_shard(f"{results}/shards/{dataset}/notes/test.h5")[1])
+        for name, notes in note_yardsticks(held_out, seconds, seed).items():
+            rows.append({"dataset": dataset, "yardstick": name, **note_statistics(notes, reference=held_out)})
+    return pd.DataFrame(rows)
+
+
+def summary(rows: pd.DataFrame) -> str:
+    """Markdown: one line per dataset and setting, each measure's mean over the pieces and its range."""
+    lines = [
+        "| dataset | temperature | top_p | pieces | " + " | ".join(MEASURES + NOTE_MEASURES) + " |",
+        "|" + "---|" * (4 + len(MEASURES) + len(NOTE_MEASURES)),
+    ]
+    for (dataset, temperature, top_p), group in rows.groupby(["dataset", "temperature", "top_p"], sort=True):
+        cells = []
+        for measure in MEASURES + NOTE_MEASURES:
+            values = group[measure].to_numpy(dtype=float)
+            values = values[np.isfinite(values)]  # NaN: no note sounds, too few notes for a shape
+            cells.append(
+                f"{values.mean():.3f} ({values.min():.3f}-{values.max():.3f})" if len(values) else "-"
+            )
+        setting = f"| {dataset} | {temperature:g} | {top_p:g} | {len(group)} | "
+        lines.append(setting + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from sonata.config import validate_config
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", nargs="?", default="results", help="a finished run's results folder")
+    parser.add_argument(
+        "--config", default=str(REPO / "config.yaml"), help="the config that run used (default: config.yaml)"
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        nargs="+",
+        help="composer temperatures, each tried with every --top-p (default: notes.composer.temperature)",
+    )
+    parser.add_argument(
+        "--top-p", type=float, nargs="+", help="nucleus sizes (default: notes.composer.top_p)"
+    )
+    parser.add_argument("--pieces", type=int, default=3, help="pieces per setting and dataset (default: 3)")
+    parser.add_argument("--seconds", type=float, help="each piece's length (default: the longest duration)")
+    parser.add_argument("--csv", help="also write one row per piece here")
+    parser.add_argument(
+        "--audio", help="keep every piece here: a 16-bit wav at the output rate and its label CSV"
+    )
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    config = validate_config(yaml.safe_load(Path(args.config).read_text()), args.config)
+    composer = config["notes"]["composer"]
+    settings = [
+        (t, p)
+        for t in args.temperature or [float(composer["temperature"])]
+        for p in args.top_p or [float(composer["top_p"])]
+    ]
+    seconds = args.seconds or float(max(config["generation"]["durations"]))
+    made = [
+        piece
+        for dataset in config["datasets"]
+        for piece in compose_pieces(args.results, dataset, config, settings, args.pieces, seconds)
+    ]
+    if args.audio:
+        os.makedirs(args.audio, exist_ok=True)
+    rows = play_and_measure(args.results, config, made, seconds, args.audio)
+    if args.csv:
+        rows.to_csv(args.csv, index=False)
+    print(f"\n### Composer sampling: {args.pieces} pieces of {seconds:g} s per setting and dataset\n")
+    print(summary(rows))
+    yardsticks = baselines(args.results, list(config["datasets"]), seconds, int(config["seed"]))
+    print("\nNote statistics' yardsticks:\n")
+    print("| dataset | yardstick | " + " | ".join(NOTE_MEASURES) + " |")
+    print("|" + "---|" * (2 + len(NOTE_MEASURES)))
+    for row in yardsticks.itertuples(index=False):
+        values = " | ".join(f"{getattr(row, m):.3f}" for m in NOTE_MEASURES)
+        print(f"| {row.dataset} | {row.yardstick} | {values} |")
+
+
+if __name__ == "__main__":
+    main()
