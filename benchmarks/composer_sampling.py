@@ -74,20 +74,40 @@ def compose_pieces(
     return made
 
 
-def play_and_measure(
-    results: str, config: dict, made: list[dict], seconds: float, audio_dir: str | None = None
-) -> pd.DataFrame:
-    """The run's performer plays every piece (one batch); one row of measures per piece. With
-    audio_dir, each piece's wav and label CSV are kept there (<dataset>_t<T>_p<P>_<k>.wav/.csv)."""
-    from models.conditioning import known_condition_ids
-    from models.performer import PerformerSettings, load_performer, perform
+def held_out_of(
+    results: str, datasets: list[str], fft_size: int
+) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """Per dataset, what its pieces are measured against: the held-out notes end to end, as a
+    run's note metrics take them, and the power spectrum of the held-out audio."""
     from sonata.analysis import power_spectrum
-    from sonata.audio import interpolate, read_audio, write_wav
-    from sonata.notes import labels_table
+    from sonata.audio import read_audio
     from sonata.shards import read_notes_shard
     from workflow_scripts.compute_metrics import end_to_end
 
-    metrics = config["metrics"]
+    held_out = {}
+    for dataset in datasets:
+        header, tables = read_notes_shard(f"{results}/shards/{dataset}/notes/test.h5")
+        wavs = [read_audio(in_results(results, w))[0] for w in header.wavs]
+        held_out[dataset] = (end_to_end(tables), power_spectrum(np.concatenate(wavs), fft_size))
+    return held_out
+
+
+def play_and_measure(
+    results: str,
+    config: dict,
+    made: list[dict],
+    seconds: float,
+    held_out: dict[str, tuple[pd.DataFrame, np.ndarray]],
+    audio_dir: str | None = None,
+) -> pd.DataFrame:
+    """The run's performer plays every piece (one batch); one row of measures per piece, against
+    its dataset's held_out (held_out_of). With audio_dir, each piece's wav and label CSV are
+    kept there (<dataset>_t<T>_p<P>_<k>.wav/.csv)."""
+    from models.conditioning import known_condition_ids
+    from models.performer import PerformerSettings, load_performer, perform
+    from sonata.audio import interpolate, read_audio, write_wav
+    from sonata.notes import labels_table
+
     folder = f"{results}/notes/performer"
     model, spec, card = load_performer(f"{folder}/model.json", f"{folder}/model.weights.h5")
     settings = PerformerSettings.from_card(card, float(config["notes"]["frame_seconds"]))
@@ -110,12 +130,6 @@ def play_and_measure(
     )
     bar.close()
     rate = int(config["audio"]["sample_rate"])
-    held_out, reference = {}, {}
-    for dataset in {m["dataset"] for m in made}:
-        header, tables = read_notes_shard(f"{results}/shards/{dataset}/notes/test.h5")
-        held_out[dataset] = end_to_end(tables)
-        wavs = [read_audio(in_results(results, w))[0] for w in header.wavs]
-        reference[dataset] = power_spectrum(np.concatenate(wavs), int(metrics["fft_size"]))
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for piece, sound in zip(made, sounds):
@@ -127,9 +141,8 @@ def play_and_measure(
             if audio_dir:  # its notes beside it, as a label CSV the workflow reads
                 labels_table(piece["notes"]).to_csv(path.with_suffix(".csv"), index=False)
             audio, _ = read_audio(path)
-            rows.append(
-                measure(audio, rate, piece, reference[piece["dataset"]], held_out[piece["dataset"]], metrics)
-            )
+            notes, reference = held_out[piece["dataset"]]
+            rows.append(measure(audio, rate, piece, reference, notes, config["metrics"]))
     return pd.DataFrame(rows)
 
 
@@ -145,32 +158,32 @@ def in_results(results: str, path: str) -> Path:
 def measure(
     audio: np.ndarray, rate: int, piece: dict, reference: np.ndarray, held_out: pd.DataFrame, metrics: dict
 ) -> dict:
-    """One performed piece's row: its setting, the measures of its sound, its notes' statistics."""
-    from sonata.analysis import describe, note_statistics, score_following
+    """One performed piece's row: its setting, the measures of its sound (as compute_metrics
+    measures a run's pieces), its notes' statistics."""
+    from sonata.analysis import note_statistics
+    from workflow_scripts.compute_metrics import sound_measures
 
-    fft, frame = int(metrics["fft_size"]), float(metrics["frame_seconds"])
-    measured = describe(audio, rate, reference, metrics)
+    measured = sound_measures(audio, rate, reference, metrics, piece["notes"])
     return {
         **{k: piece[k] for k in ("dataset", "temperature", "top_p", "piece")},
-        "score_following": score_following(
-            audio, rate, piece["notes"], fft, frame, float(metrics["silence_threshold"])
-        ),
-        **{k: measured[k] for k in MEASURES if k in measured},
+        **{k: measured[k] for k in MEASURES},
         **note_statistics(piece["notes"], reference=held_out),
     }
 
 
-def baselines(results: str, datasets: list[str], seconds: float, seed: int) -> pd.DataFrame:
-    """The note statistics' yardsticks per dataset, as a run's note metrics hold them."""
+def baselines(
+    held_out: dict[str, tuple[pd.DataFrame, np.ndarray]], seconds: float, seed: int
+) -> pd.DataFrame:
+    """The note statistics' yardsticks per dataset (held_out_of), as a run's note metrics hold them."""
     from sonata.analysis import note_statistics
-    from sonata.shards import read_notes_shard
-    from workflow_scripts.compute_metrics import end_to_end, note_yardsticks
+    from workflow_scripts.compute_metrics import note_yardsticks
 
     rows = []
-    for dataset in datasets:
-        held_out = end_to_end(read_notes_shard(f"{results}/shards/{dataset}/notes/test.h5")[1])
-        for name, notes in note_yardsticks(held_out, seconds, seed).items():
-            rows.append({"dataset": dataset, "yardstick": name, **note_statistics(notes, reference=held_out)})
+    for dataset, (notes_held_out, _) in held_out.items():
+        for name, notes in note_yardsticks(notes_held_out, seconds, seed).items():
+            rows.append(
+                {"dataset": dataset, "yardstick": name, **note_statistics(notes, reference=notes_held_out)}
+            )
     return pd.DataFrame(rows)
 
 
@@ -233,12 +246,13 @@ def main(argv: list[str] | None = None) -> None:
     ]
     if args.audio:
         os.makedirs(args.audio, exist_ok=True)
-    rows = play_and_measure(args.results, config, made, seconds, args.audio)
+    held_out = held_out_of(args.results, list(config["datasets"]), int(config["metrics"]["fft_size"]))
+    rows = play_and_measure(args.results, config, made, seconds, held_out, args.audio)
     if args.csv:
         rows.to_csv(args.csv, index=False)
     print(f"\n### Composer sampling: {args.pieces} pieces of {seconds:g} s per setting and dataset\n")
     print(summary(rows))
-    yardsticks = baselines(args.results, list(config["datasets"]), seconds, int(config["seed"]))
+    yardsticks = baselines(held_out, seconds, int(config["seed"]))
     print("\nNote statistics' yardsticks:\n")
     print("| dataset | yardstick | " + " | ".join(NOTE_MEASURES) + " |")
     print("|" + "---|" * (2 + len(NOTE_MEASURES)))

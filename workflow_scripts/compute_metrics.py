@@ -43,17 +43,8 @@ def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed:
         audio, piece_rate = read_audio(piece["file"])
         assert piece_rate == rate, f"{piece['file']} has {piece_rate} Hz, reference {rate} Hz"
         kind = "real" if piece["model"] == REAL_PASSAGE else "generated"
-        row = {**piece, "kind": kind, **describe(audio, rate, reference, metrics_cfg)}
-        if piece.get("notes"):  # does the sound play the notes it was made from?
-            row["score_following"] = score_following(
-                audio,
-                rate,
-                read_labels(piece["notes"]),
-                fft_size,
-                float(metrics_cfg["frame_seconds"]),
-                float(metrics_cfg["silence_threshold"]),
-            )
-        rows.append(row)
+        notes = read_labels(piece["notes"]) if piece.get("notes") else None
+        rows.append({**piece, "kind": kind, **sound_measures(audio, rate, reference, metrics_cfg, notes)})
     for seconds in sorted({p["seconds"] for p in pieces}):
         n = int(round(seconds * rate))
         baselines = {
@@ -71,6 +62,24 @@ def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def sound_measures(
+    audio: np.ndarray, rate: int, reference: np.ndarray, metrics_cfg: dict, notes: pd.DataFrame | None = None
+) -> dict:
+    """Every per-piece measure of a sound (sonata.analysis.describe against the held-out
+    reference spectrum) and, given the notes it was made from, whether it plays them."""
+    measured = describe(audio, rate, reference, metrics_cfg)
+    if notes is not None:
+        measured["score_following"] = score_following(
+            audio,
+            rate,
+            notes,
+            int(metrics_cfg["fft_size"]),
+            float(metrics_cfg["frame_seconds"]),
+            float(metrics_cfg["silence_threshold"]),
+        )
+    return measured
 
 
 def end_to_end(tables: list[pd.DataFrame]) -> pd.DataFrame:
