@@ -1,4 +1,4 @@
-"""Run: python -m benchmarks [data|generation|training ...]. Prints Markdown tables.
+"""Run: python -m benchmarks [data|generation|training|xla ...]. Prints Markdown tables.
 
 Every row is a median over repeats; every ratio compares with a baseline timed in the same run
 on the same machine, so the numbers travel between machines better than absolute times.
@@ -337,6 +337,16 @@ def bench_paper_steps() -> str:
     )
 
 
+def bench_xla(rounds: int = 6, steps: int = 10) -> str:
+    from benchmarks.paper_training import xla_step_rows
+
+    rows = xla_step_rows(rounds, steps)
+    return table(
+        f"Performer training step, XLA or not (default config, {rounds} alternating rounds of {steps} steps)",
+        rows,
+    )
+
+
 def main(argv: list[str]) -> None:
     chosen = argv or ["data", "generation", "training"]
     print(f"# sonata benchmarks ({os.cpu_count()} CPUs, median of {REPEATS})")
@@ -348,6 +358,8 @@ def main(argv: list[str]) -> None:
             print(bench_generation(), flush=True)
         if "training" in chosen:
             print(bench_training(tmp), flush=True)
+        if "xla" in chosen:  # not in the default set: about 2 minutes on 2 CPU cores
+            print(bench_xla(), flush=True)
         if "paper" in chosen:  # not in the default set: about 12 minutes on 2 CPU cores
             print(bench_paper_steps(), flush=True)
 

@@ -75,23 +75,31 @@ def _composer(config: dict, rng: np.random.Generator):
     return compiled_composer(vocabulary.size, cfg), x, y, y.size
 
 
-def _performer(config: dict, rng: np.random.Generator):
-    """The performer fed as train_performer feeds it: frame-aligned windows of a recording."""
-    from models.performer import PerformedRecording, PerformerSettings, performer_spec, window_batch
-    from models.wavenet import build_wavenet, wavenet_trainer
+def random_recording(settings, spec, frames: int, rng: np.random.Generator, density: float = 0.03):
+    """A PerformedRecording of `frames` frames: random mu-law codes under a random roll with
+    `density` of its keys down, for work whose cost or checks do not depend on what is played
+    (step timings, determinism)."""
+    from models.performer import PerformedRecording
     from sonata.notes import KEYS
 
-    settings = PerformerSettings.from_config(config["notes"])
-    spec = performer_spec(config["notes"]["performer"], settings)
-    trainer = wavenet_trainer(build_wavenet(spec, 2), spec)
-    frames = 4 * settings.window_frames
-    recording = PerformedRecording.from_codes(
+    return PerformedRecording.from_codes(
         rng.integers(0, spec.quantization_channels, frames * settings.frame_samples),
-        (rng.random((frames, 2 * KEYS)) < 0.03).astype(np.float32),
+        (rng.random((frames, 2 * KEYS)) < density).astype(np.float32),
         0,
         spec.quantization_channels,
         settings.frame_samples,
     )
+
+
+def _performer(config: dict, rng: np.random.Generator):
+    """The performer fed as train_performer feeds it: frame-aligned windows of a recording."""
+    from models.performer import PerformerSettings, performer_spec, window_batch
+    from models.wavenet import build_wavenet, wavenet_trainer
+
+    settings = PerformerSettings.from_config(config["notes"])
+    spec = performer_spec(config["notes"]["performer"], settings)
+    trainer = wavenet_trainer(build_wavenet(spec, 2), spec)
+    recording = random_recording(settings, spec, 4 * settings.window_frames, rng)
     batch = config["notes"]["performer"]["batch_size"]
     x, y = window_batch(
         [recording], settings, batch, rng, spec.receptive_field - 1, conditioned=True, guided=spec.pitch_guide
@@ -202,3 +210,49 @@ def step_rows(
     finally:
         keras.mixed_precision.set_global_policy("float32")
     return rows
+
+
+def xla_step_rows(rounds: int, steps: int, config: dict | None = None) -> list[dict]:
+    """The performer's training step without and with XLA (`jit_compile`; config.yaml's
+    performer by default), the two trainers in one process and timed in alternating rounds of
+    `steps` steps, so that a machine's drift (this project's 2-core machines vary by half from
+    hour to hour) reaches both alike. Seconds per step are medians of the rounds."""
+    import copy
+
+    import keras
+
+    from benchmarks.performer_steps import read_config
+    from models.training import configure_tensorflow
+
+    configure_tensorflow(os.cpu_count() or 1, False)
+    base = config or read_config()
+    trainers, first_step = {}, {}
+    for jit in (False, True):
+        config = copy.deepcopy(base)
+        config["notes"]["performer"]["jit_compile"] = jit
+        keras.utils.set_random_seed(0)
+        trainer, x, y, predicted = build_for_steps(config, "performer", np.random.default_rng(0))
+        start = time.perf_counter()
+        trainer.train_on_batch(x, y)  # tracing, and XLA's compilation
+        first_step[jit] = time.perf_counter() - start
+        trainer.train_on_batch(x, y)
+        trainers[jit] = (trainer, x, y)
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for jit, (trainer, x, y) in trainers.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                trainer.train_on_batch(x, y)
+            times[jit].append((time.perf_counter() - start) / steps)
+    plain = statistics.median(times[False])
+    return [
+        {
+            "jit_compile": bool(trainers[jit][0].jit_compile),
+            "first step s": first_step[jit],
+            "s/step": statistics.median(times[jit]),
+            "rounds min-max": f"{min(times[jit]):.3f}-{max(times[jit]):.3f}",
+            "samples/s": predicted / statistics.median(times[jit]),
+            "vs plain": plain / statistics.median(times[jit]),
+        }
+        for jit in (False, True)
+    ]

@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from benchmarks.paper_training import paper_config, step_rows
+from benchmarks.paper_training import paper_config, step_rows, xla_step_rows
 from tests.conftest import REPO, tiny_config
 
 
@@ -30,6 +30,15 @@ def test_step_rows_time_real_training_steps_of_the_note_models():
         assert row["s/step"] > 0 and row["predicted per s"] > 0 and row["parameters"] > 0
         assert row["vs float32"] == 1.0
     assert rows[0]["unit"] == "tokens" and rows[1]["unit"] == "samples"
+
+
+def test_xla_step_rows_time_the_performer_with_and_without_xla_against_the_same_baseline():
+    rows = xla_step_rows(2, 1, tiny_config())
+    assert [r["jit_compile"] for r in rows] == [False, True]  # each trainer compiled as its row says
+    assert rows[0]["vs plain"] == 1.0
+    for row in rows:
+        assert row["s/step"] > 0 and row["first step s"] > 0 and row["samples/s"] > 0
+    assert rows[1]["vs plain"] == pytest.approx(rows[0]["s/step"] / rows[1]["s/step"])
 
 
 def test_performer_steps_packs_a_run_then_scores_its_held_out_passages_at_each_checkpoint(tmp_path, capsys):

@@ -366,3 +366,45 @@ def test_a_raw_audio_wavenet_with_an_embedded_input_learns_and_generates_from_co
         logits = model([np.array([codes[-rf:]], dtype=np.int32)], training=False)[0, -1]
         codes.append(int(np.argmax(logits)))
     np.testing.assert_array_equal(made[0], codes[-20:])
+
+
+def test_the_performer_trained_with_xla_repeats_bit_for_bit_a_resumed_run_included(tmp_path):
+    """The default performer trains with XLA (`jit_compile: true`): its fused kernels must keep
+    the project's promise that identical inputs give identical weights on a CPU, and that a run
+    resumed from its checkpoint ends where an uninterrupted one does."""
+    import keras
+
+    from benchmarks.paper_training import random_recording
+    from models.performer import PerformerSettings, performer_spec, window_batch
+    from models.training import SeededBatches, TrainingConfig, fit_resumable
+    from models.wavenet import build_wavenet, wavenet_trainer
+    from tests.conftest import tiny_config
+
+    notes = tiny_config()["notes"]
+    notes["performer"]["jit_compile"] = True
+    settings = PerformerSettings.from_config(notes)
+    spec = performer_spec(notes["performer"], settings)
+    recording = random_recording(settings, spec, 20 * settings.window_frames, np.random.default_rng(0), 0.05)
+
+    def draw(rng):
+        return window_batch([recording], settings, 4, rng, spec.receptive_field - 1)
+
+    def fit(work, epochs):
+        keras.utils.set_random_seed(3)
+        trainer = wavenet_trainer(build_wavenet(spec), spec, total_steps=8)
+        assert trainer.jit_compile
+        config = TrainingConfig(**{**TRAINING, "epochs": epochs, "steps_per_epoch": 4})
+        history, _, resumed = fit_resumable(
+            trainer, SeededBatches(draw, 1), SeededBatches(draw, 2), config, str(tmp_path / work)
+        )
+        return trainer.get_weights(), history, resumed
+
+    whole, history, _ = fit("whole", 2)
+    again, _, _ = fit("again", 2)
+    fit("resumed", 1)  # as if killed after the first epoch's checkpoint
+    resumed, resumed_history, was_resumed = fit("resumed", 2)
+    assert was_resumed and history["loss"].iloc[1] < history["loss"].iloc[0]
+    np.testing.assert_array_equal(resumed_history["val_loss"], history["val_loss"])
+    for a, b, c in zip(whole, again, resumed):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
