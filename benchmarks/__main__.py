@@ -338,11 +338,13 @@ def bench_paper_steps() -> str:
 
 
 def bench_xla(rounds: int = 6, steps: int = 10) -> str:
-    from benchmarks.paper_training import xla_step_rows
+    """What XLA buys the default performer's training on this machine (it varies by machine)."""
+    from benchmarks.paper_training import device_name, xla_step_rows
 
     rows = xla_step_rows(rounds, steps)
     return table(
-        f"Performer training step, XLA or not (default config, {rounds} alternating rounds of {steps} steps)",
+        f"Performer training step, XLA or not ({device_name()}, default config, medians of {rounds} "
+        f"alternating rounds of {steps} steps)",
         rows,
     )
 

@@ -1,5 +1,6 @@
 """Training-step throughput of every model at the paper preset's sizes, on whatever Keras
 backend and device this process has: float32 against each mixed-precision policy in the same run.
+Also the default performer's step with and without XLA (`xla_step_rows`).
 
 Random inputs of each model's real shapes (the step's cost does not depend on the values), so it
 needs no corpus: it runs on a GPU machine with only the models' code and Keras there
@@ -13,9 +14,14 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
+
+if TYPE_CHECKING:
+    from models.architectures.wavenet import WaveNetSpec
+    from models.performer import PerformedRecording, PerformerSettings
 
 REPO = Path(__file__).resolve().parents[1]
 POLICIES_GPU = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -75,7 +81,13 @@ def _composer(config: dict, rng: np.random.Generator):
     return compiled_composer(vocabulary.size, cfg), x, y, y.size
 
 
-def random_recording(settings, spec, frames: int, rng: np.random.Generator, density: float = 0.03):
+def random_recording(
+    settings: PerformerSettings,
+    spec: WaveNetSpec,
+    frames: int,
+    rng: np.random.Generator,
+    density: float = 0.03,
+) -> PerformedRecording:
     """A PerformedRecording of `frames` frames: random mu-law codes under a random roll with
     `density` of its keys down, for work whose cost or checks do not depend on what is played
     (step timings, determinism)."""
@@ -216,7 +228,8 @@ def xla_step_rows(rounds: int, steps: int, config: dict | None = None) -> list[d
     """The performer's training step without and with XLA (`jit_compile`; config.yaml's
     performer by default), the two trainers in one process and timed in alternating rounds of
     `steps` steps, so that a machine's drift (this project's 2-core machines vary by half from
-    hour to hour) reaches both alike. Seconds per step are medians of the rounds."""
+    hour to hour) reaches both alike. Seconds per step are medians of the rounds. TensorFlow
+    only: its trainers' jit_compile is set outright, since Keras' "auto" means XLA on a GPU."""
     import copy
 
     import keras
@@ -224,14 +237,19 @@ def xla_step_rows(rounds: int, steps: int, config: dict | None = None) -> list[d
     from benchmarks.performer_steps import read_config
     from models.training import configure_tensorflow
 
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(
+            f"xla_step_rows times TensorFlow's XLA; this Keras runs on {keras.backend.backend()}"
+        )
     configure_tensorflow(os.cpu_count() or 1, False)
     base = config or read_config()
     trainers, first_step = {}, {}
     for jit in (False, True):
-        config = copy.deepcopy(base)
-        config["notes"]["performer"]["jit_compile"] = jit
+        variant = copy.deepcopy(base)
+        variant["notes"]["performer"]["jit_compile"] = jit
         keras.utils.set_random_seed(0)
-        trainer, x, y, predicted = build_for_steps(config, "performer", np.random.default_rng(0))
+        trainer, x, y, predicted = build_for_steps(variant, "performer", np.random.default_rng(0))
+        trainer.jit_compile = jit
         start = time.perf_counter()
         trainer.train_on_batch(x, y)  # tracing, and XLA's compilation
         first_step[jit] = time.perf_counter() - start
@@ -247,7 +265,7 @@ def xla_step_rows(rounds: int, steps: int, config: dict | None = None) -> list[d
     plain = statistics.median(times[False])
     return [
         {
-            "jit_compile": bool(trainers[jit][0].jit_compile),
+            "jit_compile": trainers[jit][0].jit_compile,
             "first step s": first_step[jit],
             "s/step": statistics.median(times[jit]),
             "rounds min-max": f"{min(times[jit]):.3f}-{max(times[jit]):.3f}",
