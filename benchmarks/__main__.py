@@ -338,12 +338,12 @@ def bench_paper_steps() -> str:
 
 
 def bench_xla(rounds: int = 6, steps: int = 10) -> str:
-    """What XLA buys the default performer's training on this machine (it varies by machine)."""
+    """What XLA buys each default model's training on this machine (it varies by machine)."""
     from benchmarks.paper_training import device_name, xla_step_rows
 
     rows = xla_step_rows(rounds, steps)
     return table(
-        f"Performer training step, XLA or not ({device_name()}, default config, medians of {rounds} "
+        f"Training steps, XLA or not ({device_name()}, default config, medians of {rounds} "
         f"alternating rounds of {steps} steps)",
         rows,
     )
@@ -360,7 +360,7 @@ def main(argv: list[str]) -> None:
             print(bench_generation(), flush=True)
         if "training" in chosen:
             print(bench_training(tmp), flush=True)
-        if "xla" in chosen:  # not in the default set: about 2 minutes on 2 CPU cores
+        if "xla" in chosen:  # not in the default set: about 4 minutes on 2 CPU cores
             print(bench_xla(), flush=True)
         if "paper" in chosen:  # not in the default set: about 12 minutes on 2 CPU cores
             print(bench_paper_steps(), flush=True)

@@ -1,6 +1,6 @@
 """Training-step throughput of every model at the paper preset's sizes, on whatever Keras
 backend and device this process has: float32 against each mixed-precision policy in the same run.
-Also the default performer's step with and without XLA (`xla_step_rows`).
+Also each default model's step with and without XLA (`xla_step_rows`).
 
 Random inputs of each model's real shapes (the step's cost does not depend on the values), so it
 needs no corpus: it runs on a GPU machine with only the models' code and Keras there
@@ -224,14 +224,15 @@ def step_rows(
     return rows
 
 
-def xla_step_rows(rounds: int, steps: int, config: dict | None = None) -> list[dict]:
-    """The performer's training step without and with XLA (`jit_compile`; config.yaml's
-    performer by default), the two trainers in one process and timed in alternating rounds of
-    `steps` steps, so that a machine's drift (this project's 2-core machines vary by half from
-    hour to hour) reaches both alike. Seconds per step are medians of the rounds. TensorFlow
-    only: its trainers' jit_compile is set outright, since Keras' "auto" means XLA on a GPU."""
-    import copy
-
+def xla_step_rows(
+    rounds: int, steps: int, config: dict | None = None, names: list[str] | None = None
+) -> list[dict]:
+    """Each model's training step without and with XLA (`jit_compile`; config.yaml's models by
+    default, all of them or `names`): a model's two trainers in one process, timed in
+    alternating rounds of `steps` steps, so that a machine's drift (this project's 2-core
+    machines vary by half from hour to hour) reaches both alike. Seconds per step are medians of
+    the rounds. TensorFlow only: each trainer's jit_compile is set outright, since Keras' "auto"
+    means XLA on a GPU and none on a CPU."""
     import keras
 
     from benchmarks.performer_steps import read_config
@@ -242,35 +243,39 @@ def xla_step_rows(rounds: int, steps: int, config: dict | None = None) -> list[d
             f"xla_step_rows times TensorFlow's XLA; this Keras runs on {keras.backend.backend()}"
         )
     configure_tensorflow(os.cpu_count() or 1, False)
-    base = config or read_config()
-    trainers, first_step = {}, {}
-    for jit in (False, True):
-        variant = copy.deepcopy(base)
-        variant["notes"]["performer"]["jit_compile"] = jit
-        keras.utils.set_random_seed(0)
-        trainer, x, y, predicted = build_for_steps(variant, "performer", np.random.default_rng(0))
-        trainer.jit_compile = jit
-        start = time.perf_counter()
-        trainer.train_on_batch(x, y)  # tracing, and XLA's compilation
-        first_step[jit] = time.perf_counter() - start
-        trainer.train_on_batch(x, y)
-        trainers[jit] = (trainer, x, y)
-    times: dict[bool, list[float]] = {False: [], True: []}
-    for _ in range(rounds):
-        for jit, (trainer, x, y) in trainers.items():
+    config = config or read_config()
+    rows = []
+    for name in names or model_names(config):
+        trainers, first_step = {}, {}
+        for jit in (False, True):
+            keras.utils.set_random_seed(0)
+            trainer, x, y, predicted = build_for_steps(config, name, np.random.default_rng(0))
+            trainer.jit_compile = jit
             start = time.perf_counter()
-            for _ in range(steps):
-                trainer.train_on_batch(x, y)
-            times[jit].append((time.perf_counter() - start) / steps)
-    plain = statistics.median(times[False])
-    return [
-        {
-            "jit_compile": trainers[jit][0].jit_compile,
-            "first step s": first_step[jit],
-            "s/step": statistics.median(times[jit]),
-            "rounds min-max": f"{min(times[jit]):.3f}-{max(times[jit]):.3f}",
-            "samples/s": predicted / statistics.median(times[jit]),
-            "vs plain": plain / statistics.median(times[jit]),
-        }
-        for jit in (False, True)
-    ]
+            trainer.train_on_batch(x, y)  # tracing, and XLA's compilation
+            first_step[jit] = time.perf_counter() - start
+            trainer.train_on_batch(x, y)
+            trainers[jit] = (trainer, x, y)
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(rounds):
+            for jit, (trainer, x, y) in trainers.items():
+                start = time.perf_counter()
+                for _ in range(steps):
+                    trainer.train_on_batch(x, y)
+                times[jit].append((time.perf_counter() - start) / steps)
+        plain = statistics.median(times[False])
+        rows += [
+            {
+                "model": name,
+                "jit_compile": trainers[jit][0].jit_compile,
+                "first step s": first_step[jit],
+                "s/step": statistics.median(times[jit]),
+                "rounds min-max": f"{min(times[jit]):.3f}-{max(times[jit]):.3f}",
+                "predicted per s": predicted / statistics.median(times[jit]),
+                "unit": "tokens" if name == "composer" else "samples",
+                "vs plain": plain / statistics.median(times[jit]),
+            }
+            for jit in (False, True)
+        ]
+        keras.backend.clear_session()
+    return rows

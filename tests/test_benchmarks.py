@@ -32,11 +32,18 @@ def test_step_rows_time_real_training_steps_of_the_note_models():
     assert rows[0]["unit"] == "tokens" and rows[1]["unit"] == "samples"
 
 
-def test_xla_step_rows_time_the_performer_with_and_without_xla_against_the_same_baseline():
-    rows = xla_step_rows(2, 1, tiny_config())
-    assert [r["jit_compile"] for r in rows] == [False, True]  # each trainer compiled as its row says
+def test_xla_step_rows_time_each_model_with_and_without_xla_against_the_same_baseline():
+    rows = xla_step_rows(2, 1, tiny_config(), names=["wavenet", "performer"])
+    # each trainer compiled as its row says, each model's pair against its own plain trainer
+    assert [(r["model"], r["jit_compile"]) for r in rows] == [
+        ("wavenet", False),
+        ("wavenet", True),
+        ("performer", False),
+        ("performer", True),
+    ]
+    assert rows[0]["vs plain"] == rows[2]["vs plain"] == 1.0
     for row in rows:  # the first step traces (and compiles): the warm-up keeps it out of the rounds
-        assert row["first step s"] > row["s/step"] > 0 and row["samples/s"] > 0
+        assert row["first step s"] > row["s/step"] > 0 and row["predicted per s"] > 0
 
 
 def test_performer_steps_packs_a_run_then_scores_its_held_out_passages_at_each_checkpoint(tmp_path, capsys):

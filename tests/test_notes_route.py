@@ -151,6 +151,25 @@ def test_a_composers_primer_says_where_in_the_recording_its_notes_lie():
     assert placed[-1] <= end <= placed[-1] + 0.8  # it ends within the gap after its last note
 
 
+def test_a_composer_hears_each_training_recording_at_every_tempo_asked(tmp_path):
+    """A rendered score keeps one tempo: the composer also hears each recording faster and
+    slower, the same notes in the same order, every time over the speed."""
+    from workflow_scripts.train_composer import token_sequences
+
+    vocabulary = NoteVocabulary(step=0.01)
+    path = shard(tmp_path, "d", "train", [1, 2])
+    as_recorded = token_sequences(path, vocabulary, 8)
+    heard = token_sequences(path, vocabulary, 8, (1.0, 0.8, 1.25))
+    assert len(as_recorded) == 2 and len(heard) == 6
+    np.testing.assert_array_equal(heard[0], as_recorded[0])  # speed 1: the recording itself
+    notes = [vocabulary.decode(tokens) for tokens in heard[:3]]
+    for speed, played in zip((1.0, 0.8, 1.25), notes):
+        np.testing.assert_array_equal(played["pitch"], notes[0]["pitch"])
+        np.testing.assert_allclose(played["onset"], notes[0]["onset"] / speed, atol=0.011)
+        np.testing.assert_allclose(played["offset"], notes[0]["offset"] / speed, atol=0.011)
+    assert vocabulary.seconds(heard[1]) > vocabulary.seconds(heard[0]) > vocabulary.seconds(heard[2])
+
+
 def test_a_composer_trains_then_writes_midi_and_labels_that_feed_back(tmp_path):
     from models.training import TrainingConfig, TrainingOutputs
     from workflow_scripts.compose_notes import compose
@@ -164,6 +183,7 @@ def test_a_composer_trains_then_writes_midi_and_labels_that_feed_back(tmp_path):
         "learning_rate": 0.01,
         "batch_size": 8,
         "transpose": 2,
+        "tempo_speeds": [1.0, 1.25],
         "temperature": 1.0,
         "top_p": 0.95,
     }

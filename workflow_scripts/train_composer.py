@@ -15,17 +15,23 @@ from models.training import (
 )
 from sonata import SonataError
 from sonata.logs import PROGRESS
-from sonata.notes import NoteVocabulary
+from sonata.notes import NoteVocabulary, transposed
 from sonata.records import ModelCard
 from sonata.shards import read_notes_shard
 
 log = logging.getLogger("sonata.composer")
 
 
-def token_sequences(path: str, vocabulary: NoteVocabulary, length: int) -> list[np.ndarray]:
-    """Each recording of a notes shard as tokens; recordings shorter than one window are left out."""
+def token_sequences(
+    path: str, vocabulary: NoteVocabulary, length: int, speeds: tuple[float, ...] = (1.0,)
+) -> list[np.ndarray]:
+    """Each recording of a notes shard as tokens, once at each tempo in `speeds` (1.25: a
+    quarter faster, every onset and duration over 1.25); recordings shorter than one window
+    are left out. A rendered score keeps one tempo, so its time steps take a few values; heard
+    at one tempo, each recording's rhythm is a grid the composer learns by heart and meets
+    nowhere else (docs/notes-route.md)."""
     header, tables = read_notes_shard(path)
-    sequences = [vocabulary.encode(t) for t in tables]
+    sequences = [vocabulary.encode(transposed(t, 0, speed)) for t in tables for speed in speeds]
     kept = [s for s in sequences if len(s) >= length]
     if not kept:
         raise SonataError(
@@ -52,8 +58,9 @@ def train_composer(
     keras.utils.set_random_seed(seed)
     vocabulary = NoteVocabulary(step=frame_seconds)
     past, future = int(cfg["past"]), int(cfg["future"])
-    train_set = token_sequences(train_path, vocabulary, past + future)
-    validation_set = token_sequences(validation_path, vocabulary, past + future)
+    speeds = tuple(float(s) for s in cfg["tempo_speeds"])
+    train_set = token_sequences(train_path, vocabulary, past + future, speeds)
+    validation_set = token_sequences(validation_path, vocabulary, past + future)  # as recorded
     model = compiled_composer(vocabulary.size, cfg)
     batch = int(cfg["batch_size"])
 
@@ -61,9 +68,11 @@ def train_composer(
         return lambda rng: composer_batch(sequences, vocabulary, past, future, transpose, batch, rng)
 
     log.info(
-        "composer: %d training recordings (%d tokens), %d validation, %d parameters, device %s",
+        "composer: %d training sequences (%d tokens; the recordings at tempos %s), %d validation, "
+        "%d parameters, device %s",
         len(train_set),
         sum(len(s) for s in train_set),
+        list(speeds),
         len(validation_set),
         model.count_params(),
         device,
