@@ -127,6 +127,11 @@ def model_names(config: dict) -> list[str]:
     return [*config["models"], *NOTE_MODELS]
 
 
+def predicted_unit(name: str) -> str:
+    """What a model predicts per step: the composer tokens, every other model audio samples."""
+    return "tokens" if name == "composer" else "samples"
+
+
 def build_for_steps(config: dict, name: str, rng: np.random.Generator):
     """(compiled model, inputs, targets, predicted values per step) for one model."""
     if name in NOTE_MODELS:
@@ -213,7 +218,7 @@ def step_rows(
                     row |= {
                         "s/step": seconds,
                         "predicted per s": rate,
-                        "unit": "tokens" if name == "composer" else "samples",
+                        "unit": predicted_unit(name),
                         "vs float32": rate / base if base else float("nan"),
                     }
                 rows.append(row)
@@ -272,7 +277,7 @@ def xla_step_rows(
                 "s/step": statistics.median(times[jit]),
                 "rounds min-max": f"{min(times[jit]):.3f}-{max(times[jit]):.3f}",
                 "predicted per s": predicted / statistics.median(times[jit]),
-                "unit": "tokens" if name == "composer" else "samples",
+                "unit": predicted_unit(name),
                 "vs plain": plain / statistics.median(times[jit]),
             }
             for jit in (False, True)

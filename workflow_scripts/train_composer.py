@@ -31,6 +31,7 @@ def token_sequences(
     at one tempo, each recording's rhythm is a grid the composer learns by heart and meets
     nowhere else (docs/notes-route.md)."""
     header, tables = read_notes_shard(path)
+    # transposed by no semitones: only the times move, over the speed
     sequences = [vocabulary.encode(transposed(t, 0, speed)) for t in tables for speed in speeds]
     kept = [s for s in sequences if len(s) >= length]
     if not kept:

@@ -35,7 +35,7 @@ class WaveNetSpec:
     frame_samples: int = 0  # samples per frame of those features
     conditioning_channels: int = 64  # width of the network that turns frames into gate biases
     pitch_guide: bool = False  # the notes' sines at the audio rate, a second input (sonata.notes.pitch_guide)
-    jit_compile: bool = False  # XLA; config.yaml turns it on for the performer (benchmarks/RESULTS.md)
+    jit_compile: bool = False  # True: XLA; False: Keras' choice (XLA on a GPU only). On for the performer
     learning_rate_schedule: str = "constant"  # "cosine": decay to zero over the training's steps
 
     def to_config(self) -> dict:
