@@ -40,17 +40,24 @@ NOTE_MEASURES = ["pitch_class_distance", "notes_per_second", "polyphony", "pitch
 
 
 def compose_pieces(
-    results: str, dataset: str, config: dict, settings: list[tuple[float, float]], pieces: int, seconds: float
+    results: str,
+    dataset: str,
+    config: dict,
+    settings: list[tuple[float, float]],
+    pieces: int,
+    seconds: float,
+    folder: str | None = None,
 ) -> list[dict]:
     """Every (temperature, top_p) setting's `pieces` compositions for one dataset: their notes
-    and the primer recording's composer and ensemble (what the performer is told)."""
+    and the primer recording's composer and ensemble (what the performer is told). The composer
+    is the run's, or the one saved in `folder` (model.json, model.weights.h5)."""
     from models.composer import ComposerSampler, load_composer
     from sonata.notes import NoteVocabulary
     from sonata.records import ModelCard
     from sonata.shards import read_notes_shard
     from workflow_scripts.compose_notes import choose_primer, composed_notes
 
-    folder = f"{results}/notes/{dataset}/composer"
+    folder = folder or f"{results}/notes/{dataset}/composer"
     vocabulary = NoteVocabulary(step=float(config["notes"]["frame_seconds"]))
     card = ModelCard.from_json(f"{folder}/model.json")
     sampler = ComposerSampler(load_composer(card, f"{folder}/model.weights.h5"), vocabulary)
@@ -187,22 +194,27 @@ def baselines(
     return pd.DataFrame(rows)
 
 
-def summary(rows: pd.DataFrame) -> str:
-    """Markdown: one line per dataset and setting, each measure's mean over the pieces and its range."""
+def summary(
+    rows: pd.DataFrame,
+    by: tuple[str, ...] = ("dataset", "temperature", "top_p"),
+    measures: list[str] = MEASURES + NOTE_MEASURES,
+    count: str = "pieces",
+) -> str:
+    """Markdown: one line per group of rows (`by`), each measure's mean over them and its range."""
     lines = [
-        "| dataset | temperature | top_p | pieces | " + " | ".join(MEASURES + NOTE_MEASURES) + " |",
-        "|" + "---|" * (4 + len(MEASURES) + len(NOTE_MEASURES)),
+        "| " + " | ".join([*by, count, *measures]) + " |",
+        "|" + "---|" * (len(by) + 1 + len(measures)),
     ]
-    for (dataset, temperature, top_p), group in rows.groupby(["dataset", "temperature", "top_p"], sort=True):
+    for keys, group in rows.groupby(list(by), sort=True):
         cells = []
-        for measure in MEASURES + NOTE_MEASURES:
+        for measure in measures:
             values = group[measure].to_numpy(dtype=float)
             values = values[np.isfinite(values)]  # NaN: no note sounds, too few notes for a shape
             cells.append(
                 f"{values.mean():.3f} ({values.min():.3f}-{values.max():.3f})" if len(values) else "-"
             )
-        setting = f"| {dataset} | {temperature:g} | {top_p:g} | {len(group)} | "
-        lines.append(setting + " | ".join(cells) + " |")
+        named = [f"{k:g}" if isinstance(k, float) else str(k) for k in keys]
+        lines.append("| " + " | ".join([*named, str(len(group)), *cells]) + " |")
     return "\n".join(lines)
 
 

@@ -9,7 +9,12 @@ min_version("9.0")
 # The Snakefile and the scripts import the shared helpers (sonata/, models/) through the
 # editable install (pip install -e .) that `make setup` performs.
 from sonata import SonataError
-from sonata.config import apply_user_sections, config_source, validate_config
+from sonata.config import (
+    apply_user_sections,
+    config_source,
+    note_model_training,
+    validate_config,
+)
 from sonata.catalog import (
     EMBEDDED_ROOT,
     embedded_recordings,

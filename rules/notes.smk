@@ -56,14 +56,7 @@ rule train_performer:
             if k not in ("probability_floor", "guidance")
         },
         notes={k: config["notes"][k] for k in ("frame_seconds", "onset_frames")},
-        training={
-            **config["training"],
-            **{
-                k: config["notes"]["performer"][k]
-                for k in ("epochs", "steps_per_epoch", "validation_steps")
-            },
-            "early_stopping_patience": config["notes"]["performer"]["epochs"],
-        },
+        training=note_model_training(config, "performer"),
         listening={
             "frame_seconds": config["metrics"]["frame_seconds"],
             "fft_seconds": config["metrics"]["fft_size"]
@@ -103,14 +96,7 @@ rule train_composer:
             if k not in ("temperature", "top_p")
         },
         frame_seconds=config["notes"]["frame_seconds"],
-        training={
-            **config["training"],
-            **{
-                k: config["notes"]["composer"][k]
-                for k in ("epochs", "steps_per_epoch", "validation_steps")
-            },
-            "early_stopping_patience": config["notes"]["composer"]["epochs"],
-        },
+        training=note_model_training(config, "composer"),
         seed=config["seed"],
         work_dir="results/checkpoints/{dataset}/composer",
     script:

@@ -75,6 +75,18 @@ def merged_config(base: dict, over: dict) -> dict:
     return config
 
 
+def note_model_training(config: dict, model: str) -> dict:
+    """The `training:` section as a notes-route model (`composer` or `performer`) trains under
+    it: its own epochs, steps and validation steps, and never stopped early (its checkpoint
+    keeps the best epoch of all)."""
+    own = config["notes"][model]
+    return {
+        **config["training"],
+        **{k: own[k] for k in ("epochs", "steps_per_epoch", "validation_steps")},
+        "early_stopping_patience": own["epochs"],
+    }
+
+
 def config_source(section: str, configfiles: list) -> str:
     """The config file a section's values come from: the last --configfile naming it, else
     config.yaml, so that an error tells the user which file to fix."""

@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 import yaml
 
+from sonata import SonataError
 from sonata.analysis import note_statistics, silent_runs
 from sonata.audio import read_audio
 from sonata.notes import read_labels
@@ -165,6 +166,24 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
         assert row.notes == len(notes) and row.pitch_range == pytest.approx(
             note_statistics(notes)["pitch_range"]
         )
+
+    # the composer-training benchmark retrains each dataset's composer on this run's shards: as
+    # the config has it (the run's composer again: its piece 1 is the run's notes) and as a
+    # variant asks, each scored per token kind on the same validation targets
+    from benchmarks.composer_training import main as training_benchmark
+
+    trained = tmp_path / "training.csv"
+    argv = [results, "--config", str(tmp_path / "config.yaml"), "--csv", str(trained)]
+    training_benchmark([*argv, "--variant", "past=12", "--pieces", "1", "--seconds", str(second)])
+    rows = pd.read_csv(trained)
+    assert sorted(rows["variant"]) == sorted(["config", "past=12"] * len(cfg["datasets"]))
+    again_by_config = rows[(rows["variant"] == "config") & (rows["dataset"] == "piano")]
+    assert again_by_config["notes"].tolist() == [len(ran)]
+    for name in ("loss", "loss_shift", "loss_note", "loss_duration"):
+        assert rows[name].between(0, 20).all(), rows[name]
+    assert (rows["loss"] != rows.groupby("dataset")["loss"].transform("first")).any()  # another composer
+    with pytest.raises(SonataError, match="notes.composer past=0"):
+        training_benchmark([*argv, "--variant", "past=0"])
 
     again = snakemake(tmp_path, "--cores", "2", "results/samples")
     assert "Nothing to be done" in again.stdout + again.stderr
