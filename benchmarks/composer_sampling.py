@@ -22,10 +22,12 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import yaml
-from tqdm import tqdm
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 MEASURES = [
@@ -242,7 +244,6 @@ def main(argv: list[str] | None = None) -> None:
         "--audio", help="keep every piece here: a 16-bit wav at the output rate and its label CSV"
     )
     args = parser.parse_args(argv)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     config = validate_config(yaml.safe_load(Path(args.config).read_text()), args.config)
     composer = config["notes"]["composer"]
     settings = [

@@ -1,18 +1,20 @@
 """What a change to the composer's training buys: after a run, every dataset's composer is trained
 again on the run's note shards, once as the config has it and once per variant asked for, under
-each training seed; each is scored by its cross-entropy per token kind on fixed held-back windows
-and by the notes it composes, set beside the held-out notes. A run's own figures hold one piece
-and one training per dataset: too few to choose a composer by.
+each training seed; each is scored by its cross-entropy per token kind on the same validation
+windows and by the notes it composes, set beside the held-out notes. A run's own figures hold one
+piece and one training per dataset: too few to choose a composer by.
 
     python -m benchmarks.composer_training RESULTS --variant past=128 \\
-        --variant "past=128,units=192" --seeds 1 2 --pieces 3 [--play] [--csv rows.csv]
+        --variant "past=256,units=192" --seeds 1 2 --pieces 3 [--play] [--csv rows.csv]
 
 A variant names `notes.composer` keys and their values (YAML), checked against the config's
 schema. Every composer writes its pieces from the same primers and sampling seeds (those of
 `benchmarks.composer_sampling`, at the config's temperature and top_p), and is scored on the same
-validation targets: for a longer `past` the same future tokens are read after a longer past. With
---play the run's performer plays every piece and its sound is measured as a run's pieces are.
-Prints Markdown tables: means over seeds and pieces, with their range.
+validation targets: for a longer `past` the same tokens are predicted after a longer past, and
+where variants' `future` differs only the tokens every composer predicts count. The windows come
+from the validation split, which also chose each composer's kept epoch: alike for every variant.
+With --play the run's performer plays every piece and its sound is measured as a run's pieces
+are. Prints Markdown tables: means over seeds and pieces, with their range.
 """
 
 from __future__ import annotations
@@ -21,18 +23,21 @@ import argparse
 import copy
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import yaml
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS
 
-from benchmarks.composer_sampling import MEASURES, NOTE_MEASURES, REPO
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+from benchmarks.composer_sampling import MEASURES, NOTE_MEASURES, REPO  # noqa: E402
 
 KINDS = {1: "shift", 2: "note", 3: "duration", 4: "program"}
 LOSSES = ["loss"] + [f"loss_{k}" for k in KINDS.values()]
-VALIDATION_WINDOWS = 256  # held-back windows every composer is scored on
-BY = ("dataset", "variant")
+VALIDATION_WINDOWS = 256  # validation windows every composer is scored on
+ROWS_GROUPED_BY = ("dataset", "variant")
 
 
 def parse_variant(text: str) -> dict:
@@ -41,45 +46,60 @@ def parse_variant(text: str) -> dict:
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
-            raise SystemExit(
-                f"--variant {text!r}: write comma-separated key=value pairs (past=128,units=192)"
-            )
+            raise SystemExit(f"--variant {text!r}: write key=value pairs, as in past=128,units=192")
         overrides[key.strip()] = yaml.safe_load(value)
     return overrides
 
 
 def variant_config(config: dict, overrides: dict, source: str) -> dict:
     """The config with `notes.composer` overridden, validated as the workflow would validate it."""
+    from sonata import SonataError
     from sonata.config import validate_config
 
     changed = copy.deepcopy(config)
     changed["notes"]["composer"].update(overrides)
     described = ",".join(f"{k}={v}" for k, v in overrides.items())
-    return validate_config(changed, f"{source} with notes.composer {described}")
+    try:
+        return validate_config(changed, f"{source} with notes.composer {described}")
+    except SonataError as error:
+        raise SystemExit(str(error)) from None
+
+
+@dataclass(frozen=True)
+class ValidationTargets:
+    """Where every composer is scored: `starts` are (recording, first predicted token) pairs in
+    `sequences`, each with the longest variant's past before it and its future after it; the
+    first `scored` predicted tokens (the shortest future) count."""
+
+    sequences: list[np.ndarray]
+    starts: list[tuple[int, int]]
+    scored: int
 
 
 def validation_targets(
-    sequences: list[np.ndarray], past: int, future: int, count: int, seed: int
-) -> list[tuple[int, int]]:
-    """(recording, first target token) pairs, the same for every composer with a past up to
-    `past`: each target block of `future` tokens has at least `past` tokens before it."""
+    sequences: list[np.ndarray], pasts: list[int], futures: list[int], count: int, seed: int
+) -> ValidationTargets:
+    """`count` target blocks drawn at random (seeded), the same for every variant's past and future."""
+    past, future = max(pasts), max(futures)
     room = np.array([max(0, len(s) - past - future + 1) for s in sequences], dtype=float)
     if not room.sum():
         raise SystemExit(f"no validation recording holds {past + future} tokens: lower the variants' past")
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(sequences), count, p=room / room.sum())
-    return [(int(k), past + int(rng.integers(0, room[k]))) for k in picks]
+    starts = [(int(k), past + int(rng.integers(0, room[k]))) for k in picks]
+    return ValidationTargets(sequences, starts, min(futures))
 
 
-def kind_losses(model, sequences: list[np.ndarray], targets: list[tuple[int, int]], vocabulary) -> dict:
-    """Mean cross-entropy (nats) of the composer's next-token predictions over the target blocks,
-    in all and per kind of the token to be predicted (shift, note, duration, program)."""
+def kind_losses(model, targets: ValidationTargets, vocabulary) -> dict[str, float]:
+    """Mean cross-entropy (nats) of a composer's (a Keras model's) teacher-forced next-token
+    predictions over the targets, in all and per kind of the token to be predicted."""
     from models.composer import teacher_forcing
 
     past, future = int(model.inputs[0].shape[1]), int(model.inputs[1].shape[1])
-    windows = np.stack([sequences[k][start - past : start + future] for k, start in targets])
+    windows = np.stack([targets.sequences[k][start - past : start + future] for k, start in targets.starts])
     (x, decoder), y = teacher_forcing(windows, past, vocabulary.start)
     logits = np.asarray(model.predict([x, decoder], batch_size=64, verbose=0), dtype=np.float64)
+    logits, y = logits[:, : targets.scored], y[:, : targets.scored]
     top = logits.max(axis=-1, keepdims=True)
     log_norm = top[..., 0] + np.log(np.exp(logits - top).sum(axis=-1))
     nats = log_norm - np.take_along_axis(logits, y[..., None], axis=-1)[..., 0]
@@ -96,7 +116,7 @@ def train_and_score(
     dataset: str,
     config: dict,
     seed: int,
-    targets: list[tuple[int, int]],
+    targets: ValidationTargets,
     pieces: int,
     seconds: float,
     folder: str,
@@ -108,15 +128,14 @@ def train_and_score(
     from benchmarks.composer_sampling import compose_pieces
     from models.composer import load_composer
     from models.training import TrainingConfig, TrainingOutputs
-    from sonata.config import note_model_training
+    from sonata.config import note_model_settings, note_model_training
     from sonata.notes import NoteVocabulary
     from sonata.records import ModelCard
-    from workflow_scripts.train_composer import token_sequences, train_composer
+    from workflow_scripts.train_composer import train_composer
 
-    cfg = config["notes"]["composer"]
     shards = f"{results}/shards/{dataset}/notes"
     card = train_composer(
-        {k: v for k, v in cfg.items() if k not in ("temperature", "top_p")},  # as the rule hands it
+        note_model_settings(config, "composer"),
         float(config["notes"]["frame_seconds"]),
         TrainingConfig.from_config(note_model_training(config, "composer")),
         f"{shards}/train.h5",
@@ -127,15 +146,15 @@ def train_and_score(
         ),
     )
     vocabulary = NoteVocabulary(step=float(config["notes"]["frame_seconds"]))
-    sequences = token_sequences(f"{shards}/validation.h5", vocabulary, 1)
     model = load_composer(ModelCard.from_json(f"{folder}/model.json"), f"{folder}/model.weights.h5")
     scores = {
         "train_seconds": card.train_seconds_last_session,
         "best_val_loss": card.best_val_loss,
-        **kind_losses(model, sequences, targets, vocabulary),
+        **kind_losses(model, targets, vocabulary),
     }
     keras.backend.clear_session()
-    setting = [(float(cfg["temperature"]), float(cfg["top_p"]))]
+    composer = config["notes"]["composer"]
+    setting = [(float(composer["temperature"]), float(composer["top_p"]))]
     made = compose_pieces(results, dataset, config, setting, pieces, seconds, folder=folder)
     return scores, made
 
@@ -164,24 +183,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--play", action="store_true", help="the run's performer plays every piece")
     parser.add_argument("--csv", help="also write one row per piece here")
     args = parser.parse_args(argv)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if args.pieces < 1:
+        parser.error("--pieces: at least 1")
     config = validate_config(yaml.safe_load(Path(args.config).read_text()), args.config)
     variants = {"config": config} | {
         text: variant_config(config, parse_variant(text), args.config) for text in args.variant
     }
     seeds = args.seeds or [int(config["seed"])]
     seconds = args.seconds or float(max(config["generation"]["durations"]))
-    composer = config["notes"]["composer"]
-    longest_past = max(int(v["notes"]["composer"]["past"]) for v in variants.values())
+    composers = [v["notes"]["composer"] for v in variants.values()]
     vocabulary = NoteVocabulary(step=float(config["notes"]["frame_seconds"]))
     held_out = held_out_of(args.results, list(config["datasets"]), int(config["metrics"]["fft_size"]))
     made, scores = [], []
     with tempfile.TemporaryDirectory() as scratch:
         for dataset in config["datasets"]:
-            shard = f"{args.results}/shards/{dataset}/notes/validation.h5"
-            validation = token_sequences(shard, vocabulary, 1)
             targets = validation_targets(
-                validation, longest_past, int(composer["future"]), VALIDATION_WINDOWS, int(config["seed"])
+                token_sequences(f"{args.results}/shards/{dataset}/notes/validation.h5", vocabulary, 1),
+                [int(c["past"]) for c in composers],
+                [int(c["future"]) for c in composers],
+                VALIDATION_WINDOWS,
+                int(config["seed"]),
             )
             for name, changed in variants.items():
                 for seed in seeds:
@@ -210,13 +231,13 @@ def main(argv: list[str] | None = None) -> None:
         f"\n### Composer training: {len(seeds)} seed(s) per variant, cross-entropy (nats) on "
         f"{VALIDATION_WINDOWS} validation windows of each dataset\n"
     )
-    print(summary(trainings, BY, ["train_seconds", "best_val_loss", *LOSSES], "seeds"))
+    print(summary(trainings, ROWS_GROUPED_BY, ["train_seconds", "best_val_loss", *LOSSES], "seeds"))
     print(f"\n### Their pieces: {args.pieces} of {seconds:g} s per composer\n")
-    print(summary(rows, BY, (MEASURES if args.play else []) + NOTE_MEASURES))
+    print(summary(rows, ROWS_GROUPED_BY, (MEASURES if args.play else []) + NOTE_MEASURES))
     yardsticks = baselines(held_out, seconds, int(config["seed"]))
     yardsticks.insert(1, "variant", "yardstick: " + yardsticks.pop("yardstick"))
     print("\nNote statistics' yardsticks:\n")
-    print(summary(yardsticks, BY, NOTE_MEASURES, "rows"))
+    print(summary(yardsticks, ROWS_GROUPED_BY, NOTE_MEASURES, "rows"))
 
 
 if __name__ == "__main__":

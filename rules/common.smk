@@ -12,6 +12,7 @@ from sonata import SonataError
 from sonata.config import (
     apply_user_sections,
     config_source,
+    note_model_settings,
     note_model_training,
     validate_config,
 )

@@ -50,11 +50,7 @@ rule train_performer:
         gpu=GPUS,
     params:
         # the probability floor and guidance only shape performing: changing them must not retrain
-        performer={
-            k: v
-            for k, v in config["notes"]["performer"].items()
-            if k not in ("probability_floor", "guidance")
-        },
+        performer=note_model_settings(config, "performer"),
         notes={k: config["notes"][k] for k in ("frame_seconds", "onset_frames")},
         training=note_model_training(config, "performer"),
         listening={
@@ -90,11 +86,7 @@ rule train_composer:
         gpu=GPUS,
     params:
         # sampling settings only shape composing: changing them must not retrain
-        composer={
-            k: v
-            for k, v in config["notes"]["composer"].items()
-            if k not in ("temperature", "top_p")
-        },
+        composer=note_model_settings(config, "composer"),
         frame_seconds=config["notes"]["frame_seconds"],
         training=note_model_training(config, "composer"),
         seed=config["seed"],

@@ -75,6 +75,16 @@ def merged_config(base: dict, over: dict) -> dict:
     return config
 
 
+# keys of a notes-route model's section that only shape its use (composing, playing)
+USE_ONLY = {"composer": ("temperature", "top_p"), "performer": ("probability_floor", "guidance")}
+
+
+def note_model_settings(config: dict, model: str) -> dict:
+    """A notes-route model's section (`composer` or `performer`) as its training reads it:
+    without the keys that only shape its use, so that changing those does not retrain it."""
+    return {k: v for k, v in config["notes"][model].items() if k not in USE_ONLY[model]}
+
+
 def note_model_training(config: dict, model: str) -> dict:
     """The `training:` section as a notes-route model (`composer` or `performer`) trains under
     it: its own epochs, steps and validation steps, and never stopped early (its checkpoint

@@ -10,7 +10,6 @@ import pytest
 import soundfile as sf
 import yaml
 
-from sonata import SonataError
 from sonata.analysis import note_statistics, silent_runs
 from sonata.audio import read_audio
 from sonata.notes import read_labels
@@ -167,23 +166,27 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
             note_statistics(notes)["pitch_range"]
         )
 
-    # the composer-training benchmark retrains each dataset's composer on this run's shards: as
-    # the config has it (the run's composer again: its piece 1 is the run's notes) and as a
-    # variant asks, each scored per token kind on the same validation targets
-    from benchmarks.composer_training import main as training_benchmark
-
+    # the composer-training benchmark retrains each dataset's composer on this run's shards, in a
+    # process of its own as the workflow's: as the config has it (the run's composer again: its
+    # piece 1 is the run's notes) and as each variant asks, all scored per token kind on the same
+    # validation targets (where futures differ, on the tokens every composer predicts)
     trained = tmp_path / "training.csv"
-    argv = [results, "--config", str(tmp_path / "config.yaml"), "--csv", str(trained)]
-    training_benchmark([*argv, "--variant", "past=12", "--pieces", "1", "--seconds", str(second)])
+    benchmark = [sys.executable, "-m", "benchmarks.composer_training", results, "--config"]
+    argv = [*benchmark, str(tmp_path / "config.yaml"), "--csv", str(trained), "--pieces", "1"]
+    variants = ["--variant", "past=12", "--variant", "future=12"]
+    subprocess.run([*argv, *variants, "--seconds", str(second)], cwd=REPO, check=True, capture_output=True)
     rows = pd.read_csv(trained)
-    assert sorted(rows["variant"]) == sorted(["config", "past=12"] * len(cfg["datasets"]))
+    assert sorted(rows["variant"]) == sorted(["config", "past=12", "future=12"] * len(cfg["datasets"]))
     again_by_config = rows[(rows["variant"] == "config") & (rows["dataset"] == "piano")]
     assert again_by_config["notes"].tolist() == [len(ran)]
     for name in ("loss", "loss_shift", "loss_note", "loss_duration"):
         assert rows[name].between(0, 20).all(), rows[name]
-    assert (rows["loss"] != rows.groupby("dataset")["loss"].transform("first")).any()  # another composer
-    with pytest.raises(SonataError, match="notes.composer past=0"):
-        training_benchmark([*argv, "--variant", "past=0"])
+    by_variant = rows.pivot(index="dataset", columns="variant", values="loss")
+    assert (by_variant["past=12"] != by_variant["config"]).all()
+    assert (by_variant["future=12"] != by_variant["config"]).all()
+    refused = subprocess.run([*argv, "--variant", "past=0"], cwd=REPO, capture_output=True, text=True)
+    assert refused.returncode != 0 and "notes.composer past=0 is invalid" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
     again = snakemake(tmp_path, "--cores", "2", "results/samples")
     assert "Nothing to be done" in again.stdout + again.stderr
