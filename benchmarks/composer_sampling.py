@@ -220,14 +220,26 @@ def summary(
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    from sonata.config import validate_config
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def run_parser(doc: str) -> argparse.ArgumentParser:
+    """A command line for a benchmark that reads a finished run: its results folder and config
+    (read back with `run_config`); `doc`'s first paragraph describes it."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("results", nargs="?", default="results", help="a finished run's results folder")
     parser.add_argument(
         "--config", default=str(REPO / "config.yaml"), help="the config that run used (default: config.yaml)"
     )
+    return parser
+
+
+def run_config(args: argparse.Namespace) -> dict:
+    """The config named on a run_parser command line, validated."""
+    from sonata.config import validate_config
+
+    return validate_config(yaml.safe_load(Path(args.config).read_text()), args.config)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = run_parser(__doc__)
     parser.add_argument(
         "--temperature",
         type=float,
@@ -244,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
         "--audio", help="keep every piece here: a 16-bit wav at the output rate and its label CSV"
     )
     args = parser.parse_args(argv)
-    config = validate_config(yaml.safe_load(Path(args.config).read_text()), args.config)
+    config = run_config(args)
     composer = config["notes"]["composer"]
     settings = [
         (t, p)

@@ -19,12 +19,10 @@ are. Prints Markdown tables: means over seeds and pieces, with their range.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import os
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS
 
@@ -32,7 +30,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
-from benchmarks.composer_sampling import MEASURES, NOTE_MEASURES, REPO  # noqa: E402
+from benchmarks.composer_sampling import MEASURES, NOTE_MEASURES  # noqa: E402
 
 KINDS = {1: "shift", 2: "note", 3: "duration", 4: "program"}
 LOSSES = ["loss"] + [f"loss_{k}" for k in KINDS.values()]
@@ -160,17 +158,19 @@ def train_and_score(
 
 
 def main(argv: list[str] | None = None) -> None:
-    from benchmarks.composer_sampling import baselines, held_out_of, play_and_measure, summary
+    from benchmarks.composer_sampling import (
+        baselines,
+        held_out_of,
+        play_and_measure,
+        run_config,
+        run_parser,
+        summary,
+    )
     from sonata.analysis import note_statistics
-    from sonata.config import validate_config
     from sonata.notes import NoteVocabulary
     from workflow_scripts.train_composer import token_sequences
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("results", nargs="?", default="results", help="a finished run's results folder")
-    parser.add_argument(
-        "--config", default=str(REPO / "config.yaml"), help="the config that run used (default: config.yaml)"
-    )
+    parser = run_parser(__doc__)
     parser.add_argument(
         "--variant",
         action="append",
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.pieces < 1:
         parser.error("--pieces: at least 1")
-    config = validate_config(yaml.safe_load(Path(args.config).read_text()), args.config)
+    config = run_config(args)
     variants = {"config": config} | {
         text: variant_config(config, parse_variant(text), args.config) for text in args.variant
     }
