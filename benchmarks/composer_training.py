@@ -23,6 +23,7 @@ import copy
 import os
 import tempfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS
 
@@ -31,6 +32,11 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from benchmarks.composer_sampling import MEASURES, NOTE_MEASURES  # noqa: E402
+
+if TYPE_CHECKING:
+    import keras
+
+    from sonata.notes import NoteVocabulary
 
 KINDS = {1: "shift", 2: "note", 3: "duration", 4: "program"}
 LOSSES = ["loss"] + [f"loss_{k}" for k in KINDS.values()]
@@ -88,8 +94,10 @@ def validation_targets(
     return ValidationTargets(sequences, starts, min(futures))
 
 
-def kind_losses(model, targets: ValidationTargets, vocabulary) -> dict[str, float]:
-    """Mean cross-entropy (nats) of a composer's (a Keras model's) teacher-forced next-token
+def kind_losses(
+    model: keras.Model, targets: ValidationTargets, vocabulary: NoteVocabulary
+) -> dict[str, float]:
+    """Mean cross-entropy (nats) of a composer's teacher-forced next-token
     predictions over the targets, in all and per kind of the token to be predicted."""
     from models.composer import teacher_forcing
 
