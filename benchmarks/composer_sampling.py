@@ -26,7 +26,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLA
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -222,7 +221,7 @@ def summary(
 
 def run_parser(doc: str) -> argparse.ArgumentParser:
     """A command line for a benchmark that reads a finished run: its results folder and config
-    (read back with `run_config`); `doc`'s first paragraph describes it."""
+    (read with benchmarks.performer_steps.read_config); `doc`'s first paragraph describes it."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("results", nargs="?", default="results", help="a finished run's results folder")
     parser.add_argument(
@@ -231,14 +230,9 @@ def run_parser(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
-def run_config(args: argparse.Namespace) -> dict:
-    """The config named on a run_parser command line, validated."""
-    from sonata.config import validate_config
-
-    return validate_config(yaml.safe_load(Path(args.config).read_text()), args.config)
-
-
 def main(argv: list[str] | None = None) -> None:
+    from benchmarks.performer_steps import read_config
+
     parser = run_parser(__doc__)
     parser.add_argument(
         "--temperature",
@@ -256,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
         "--audio", help="keep every piece here: a 16-bit wav at the output rate and its label CSV"
     )
     args = parser.parse_args(argv)
-    config = run_config(args)
+    config = read_config(args.config)
     composer = config["notes"]["composer"]
     settings = [
         (t, p)

@@ -170,10 +170,10 @@ def main(argv: list[str] | None = None) -> None:
         baselines,
         held_out_of,
         play_and_measure,
-        run_config,
         run_parser,
         summary,
     )
+    from benchmarks.performer_steps import read_config
     from sonata.analysis import note_statistics
     from sonata.notes import NoteVocabulary
     from workflow_scripts.train_composer import token_sequences
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.pieces < 1:
         parser.error("--pieces: at least 1")
-    config = run_config(args)
+    config = read_config(args.config)
     variants = {"config": config} | {
         text: variant_config(config, parse_variant(text), args.config) for text in args.variant
     }
