@@ -56,7 +56,7 @@ def compose_pieces(
     from sonata.notes import NoteVocabulary
     from sonata.records import ModelCard
     from sonata.shards import read_notes_shard
-    from workflow_scripts.compose_notes import choose_primer, composed_notes
+    from workflow_scripts.compose_notes import choose_primer, composed_notes, piece_instruments
 
     folder = folder or f"{results}/notes/{dataset}/composer"
     vocabulary = NoteVocabulary(step=float(config["notes"]["frame_seconds"]))
@@ -67,7 +67,9 @@ def compose_pieces(
     for temperature, top_p in settings:
         for number in range(1, pieces + 1):
             k, primer, program, _ = choose_primer(tables, number, vocabulary, sampler.past)
-            tokens = sampler.compose(primer, seconds, temperature, top_p, int(config["seed"]) + number)
+            instruments = piece_instruments(tables[k], config["notes"]["composer"]["keep_ensemble"])
+            seed = int(config["seed"]) + number
+            tokens = sampler.compose(primer, seconds, temperature, top_p, seed, instruments=instruments)
             made.append(
                 {
                     "dataset": dataset,

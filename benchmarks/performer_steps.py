@@ -100,10 +100,19 @@ def _setting(text: str) -> tuple[str, object]:
     return key, yaml.safe_load(value)
 
 
-def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int | None = None) -> None:
+def run(
+    pack_path: str,
+    steps: int,
+    every: int,
+    overrides: list[str],
+    seed: int | None = None,
+    averages: tuple[float, ...] = (),
+) -> None:
     """Train for `steps`, judging every `every` steps; print one table row per judgement.
     overrides: "KEY=VALUE" settings of notes.performer over the packed config's ("notes.KEY=VALUE"
-    for the notes section's own, onset_frames say)."""
+    for the notes section's own, onset_frames say). averages: momenta of exponential moving
+    averages of the weights, each judged beside the trained weights at every checkpoint (the
+    same training, so the comparison carries no seed's chance)."""
     import keras
 
     from models.performer import (
@@ -237,13 +246,10 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
         "| held-out SF | held-out tonal | held-out SF per dataset |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    losses, trained, started = [], 0.0, time.time()
-    for step in range(steps):
-        began = time.time()
-        losses.append(trainer.train_on_batch(*batches.batch(step), return_dict=True)["loss"])
-        trained += time.time() - began
-        if (step + 1) % every and step + 1 != steps:
-            continue
+    weights = trainer.trainable_variables
+    averaged = {m: None for m in averages}
+
+    def judged(step: int, label: str) -> None:
         val = np.mean([trainer.test_on_batch(*checks.batch(i), return_dict=True)["loss"] for i in range(10)])
         heard = play(data["listening"], float(cfg["checkpoint_seconds"]), seed, 0.0)
         val_sf = np.nanmean(
@@ -272,10 +278,32 @@ def run(pack_path: str, steps: int, every: int, overrides: list[str], seed: int 
             for d, rows in per_dataset.items()
         )
         print(
-            f"| {step + 1} | {trained:.0f} | {np.mean(losses[-every:]):.3f} | {val:.3f} | {val_sf:.3f} | "
-            f"{scores[:, 0].mean():.3f} | {scores[:, 1].mean():.3f} | {split} |",
+            f"| {step + 1}{label} | {trained:.0f} | {np.mean(losses[-every:]):.3f} | {val:.3f} | "
+            f"{val_sf:.3f} | {scores[:, 0].mean():.3f} | {scores[:, 1].mean():.3f} | {split} |",
             flush=True,
         )
+
+    losses, trained, started = [], 0.0, time.time()
+    for step in range(steps):
+        began = time.time()
+        losses.append(trainer.train_on_batch(*batches.batch(step), return_dict=True)["loss"])
+        for momentum, average in averaged.items():
+            now = [v.numpy() for v in weights]
+            averaged[momentum] = (
+                now if average is None else [momentum * a + (1 - momentum) * w for a, w in zip(average, now)]
+            )
+        trained += time.time() - began
+        if (step + 1) % every and step + 1 != steps:
+            continue
+        judged(step, "")
+        if averaged:
+            trained_weights = [v.numpy() for v in weights]
+            for momentum, average in averaged.items():
+                for variable, value in zip(weights, average):
+                    variable.assign(value)
+                judged(step, f" (average {momentum:g})")
+            for variable, value in zip(weights, trained_weights):
+                variable.assign(value)
     print(f"wall {time.time() - started:.0f} s")
 
 
@@ -294,11 +322,18 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--every", type=int, default=2400)
     r.add_argument("--set", action="append", default=[], help="notes.performer KEY=VALUE, or notes.KEY=VALUE")
     r.add_argument("--seed", type=int, default=None, help="the packed config's seed by default")
+    r.add_argument(
+        "--average",
+        type=float,
+        nargs="+",
+        default=[],
+        help="also judge moving averages of the weights with these momenta (0.999, say)",
+    )
     args = parser.parse_args(argv)
     if args.command == "pack":
         pack(args.results, args.out, read_config(args.config))
     else:
-        run(args.pack, args.steps, args.every, args.set, args.seed)
+        run(args.pack, args.steps, args.every, args.set, args.seed, tuple(args.average))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ decoder steps fed their own draws, again and again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import keras
 import numba
@@ -112,6 +112,7 @@ def _compose(
     out_b,
     kinds,
     grammar,
+    permitted,
     start,
     past,
     future,
@@ -119,7 +120,8 @@ def _compose(
     top_p,
     uniforms,
 ):
-    """Continue each row of tokens (batch, >= past) by n_new tokens, block after block."""
+    """Continue each row of tokens (batch, >= past) by n_new tokens, block after block, drawing
+    only tokens the grammar allows after the previous one and `permitted` (vocab,) allows."""
     batch = tokens.shape[0]
     units = enc[1].shape[0]
     out = np.empty((batch, n_new), dtype=np.int32)
@@ -145,7 +147,7 @@ def _compose(
                     for u in range(units):
                         acc += h[u] * out_w[u, k]
                     logits[k] = acc
-                    allowed[k] = grammar[kinds[previous], kinds[k]]
+                    allowed[k] = grammar[kinds[previous], kinds[k]] and permitted[k]
                 token = choose(logits, allowed, temperature, top_p, uniforms[b, made])
                 out[b, made] = token
                 history[made + past] = token
@@ -169,10 +171,26 @@ class ComposerSampler:
         self.vocabulary = vocabulary
         self.kinds = vocabulary.kinds().astype(np.int64)
 
+    def permitted(self, instruments: Iterable[int] | None = None) -> np.ndarray:
+        """Which tokens may be drawn: all, or with `instruments` (1-based GM programs) only the
+        instrument changes to those."""
+        permitted = np.ones(self.vocabulary.size, dtype=np.bool_)
+        if instruments is not None:
+            permitted[self.vocabulary.program0 :] = False
+            permitted[[self.vocabulary.program0 + int(p) - 1 for p in instruments]] = True
+        return permitted
+
     def sample(
-        self, primer: np.ndarray, n_new: int, temperature: float, top_p: float, uniforms: np.ndarray
+        self,
+        primer: np.ndarray,
+        n_new: int,
+        temperature: float,
+        top_p: float,
+        uniforms: np.ndarray,
+        instruments: Iterable[int] | None = None,
     ) -> np.ndarray:
-        """n_new tokens (batch, n_new) after each primer row (batch, >= past)."""
+        """n_new tokens (batch, n_new) after each primer row (batch, >= past); with
+        `instruments`, no instrument but those."""
         return _compose(
             np.ascontiguousarray(primer, dtype=np.int32),
             int(n_new),
@@ -183,6 +201,7 @@ class ComposerSampler:
             self.out_b,
             self.kinds,
             GRAMMAR,
+            self.permitted(instruments),
             self.vocabulary.start,
             self.past,
             self.future,
@@ -199,14 +218,16 @@ class ComposerSampler:
         top_p: float,
         seed: int,
         progress: Callable[[int], None] | None = None,
+        instruments: Iterable[int] | None = None,
     ) -> np.ndarray:
-        """Tokens after one primer (>= past tokens) until they span `seconds`."""
+        """Tokens after one primer (>= past tokens) until they span `seconds`; with
+        `instruments` (1-based GM programs), played by those alone."""
         rng = np.random.default_rng(seed)
         tokens = np.asarray(primer, dtype=np.int32)[None, -self.past :]
         made: list[np.ndarray] = []
         block = 8 * self.future
         while not made or self.vocabulary.seconds(np.concatenate(made)) < seconds:
-            new = self.sample(tokens, block, temperature, top_p, rng.random((1, block)))
+            new = self.sample(tokens, block, temperature, top_p, rng.random((1, block)), instruments)
             made.append(new[0])
             tokens = np.concatenate([tokens, new], axis=1)[:, -self.past :]
             if progress is not None:

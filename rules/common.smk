@@ -24,7 +24,7 @@ from sonata.catalog import (
     split_recordings,
 )
 from models.architectures import model_scheme, shard_trim, window_schemes
-from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE
+from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE, SYNTHESIZED
 
 
 configfile: "config.yaml"
@@ -145,6 +145,13 @@ def get_shard(split):
     return paths
 
 
+def get_synthesized_records():
+    """Each dataset's record of its composed notes through the synthesizer (notes.synthesize)."""
+    if not config["notes"]["synthesize"]:
+        return []
+    return expand("results/synthesized/{dataset}/generation.json", dataset=DATASETS)
+
+
 def get_generated_pieces(wildcards):
     """Every piece of a dataset that the metrics judge; the notes route's name their notes."""
     dataset = wildcards.dataset
@@ -168,6 +175,16 @@ def get_generated_pieces(wildcards):
                 "notes": f"results/notes/{dataset}/composed/{seconds:g}s.csv",
             }
             for seconds in config["generation"]["durations"]
+        ]
+        + [
+            {
+                "model": SYNTHESIZED,
+                "seconds": float(seconds),
+                "file": f"results/synthesized/{dataset}/{seconds:g}s_synthesized.wav",
+                "notes": f"results/notes/{dataset}/composed/{seconds:g}s.csv",
+            }
+            for seconds in config["generation"]["durations"]
+            if config["notes"]["synthesize"]
         ]
         + [
             {

@@ -169,3 +169,32 @@ rule perform_notes:
         seed=config["seed"],
     script:
         "../workflow_scripts/perform_notes.py"
+
+
+rule synthesize_notes:
+    input:
+        composition="results/notes/{dataset}/composed/composition.json",
+        midi=expand(
+            "results/notes/{{dataset}}/composed/{duration}.mid", duration=DURATIONS
+        ),
+    output:
+        pieces=expand(
+            "results/synthesized/{{dataset}}/{duration}_synthesized.wav",
+            duration=DURATIONS,
+        ),
+        info="results/synthesized/{dataset}/generation.json",
+    log:
+        "logs/synthesize_notes/{dataset}.log",
+    benchmark:
+        "results/benchmarks/synthesize_notes/{dataset}.tsv"
+    conda:
+        "../envs/corpus.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        soundfont=config["corpus"]["embedded"]["soundfont"],
+        gain=config["corpus"]["embedded"]["gain"],
+        sample_rate=config["audio"]["sample_rate"],
+    script:
+        "../workflow_scripts/synthesize_notes.py"

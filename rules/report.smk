@@ -40,7 +40,8 @@ rule samples:
             dataset=DATASETS,
             model=MODELS,
         )
-        + expand("results/performed/{dataset}/generation.json", dataset=DATASETS),
+        + expand("results/performed/{dataset}/generation.json", dataset=DATASETS)
+        + get_synthesized_records(),
         composed=expand(
             "results/notes/{dataset}/composed/{duration}.{ext}",
             dataset=DATASETS,

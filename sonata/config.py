@@ -76,7 +76,10 @@ def merged_config(base: dict, over: dict) -> dict:
 
 
 # keys of a notes-route model's section that only shape its use (composing, playing)
-USE_ONLY = {"composer": ("temperature", "top_p"), "performer": ("probability_floor", "guidance")}
+USE_ONLY = {
+    "composer": ("temperature", "top_p", "keep_ensemble"),
+    "performer": ("probability_floor", "guidance"),
+}
 
 
 def note_model_settings(config: dict, model: str) -> dict:

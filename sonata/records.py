@@ -63,6 +63,8 @@ class ModelCard(JsonRecord):
 COMPOSED = "composer + performer"
 HELD_OUT = "performer (held-out notes)"
 REAL_PASSAGE = "real (held-out passage)"
+SYNTHESIZED = "synthesizer (composed notes)"  # the composed notes as written, through FluidSynth
+UNSAMPLED = (REAL_PASSAGE, SYNTHESIZED)  # heard beside the performer's pieces; no model drew them
 
 
 @dataclass(frozen=True)

@@ -65,14 +65,20 @@ def test_performer_steps_packs_a_run_then_scores_its_held_out_passages_at_each_c
     assert [d for d, _, _ in data["held_out"]] == ["d", "d"] and len(data["listening"]) == 4
     assert len(data["recordings"]["train"]) == 4 and data["vocabulary"] == ["Solo Piano"]
 
-    run(packed, steps=4, every=2, overrides=["residual_channels=4"])
+    run(packed, steps=4, every=2, overrides=["residual_channels=4"], averages=(0.5,))
     out = capsys.readouterr().out
     rows = [line.split("|")[1:-1] for line in out.splitlines() if line.startswith("| ") and line[2].isdigit()]
-    assert [int(r[0]) for r in rows] == [2, 4]
+    assert [r[0].strip() for r in rows] == ["2", "2 (average 0.5)", "4", "4 (average 0.5)"]
+    trained, average = rows[2], rows[3]  # the average of steps 1-4 is not the weights of step 4
+    assert trained[3] != average[3]  # validation loss
     for row in rows:
         held_out_sf, held_out_tonal = float(row[5]), float(row[6])
         assert 0 <= held_out_sf <= 1 and 0 <= held_out_tonal <= 1
         assert row[7].strip().startswith("d ")  # per dataset
+    run(packed, steps=4, every=2, overrides=["residual_channels=4"])  # judging averages leaves training be
+    lines = capsys.readouterr().out.splitlines()
+    alone = [line.split("|")[1:-1] for line in lines if line.startswith("| 4 ")]
+    assert [alone[0][2:]] == [rows[2][2:]]
     run(packed, steps=1, every=1, overrides=[])
     assert _parameters(out) < _parameters(capsys.readouterr().out)  # the override took
     with pytest.raises(SystemExit, match="sample_rate"):  # the pack fixed it

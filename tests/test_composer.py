@@ -19,8 +19,9 @@ def trained_composer(past=12, future=6):
     return model
 
 
-def keras_reference(model, primer, n_new, temperature, top_p, uniforms):
+def keras_reference(model, primer, n_new, temperature, top_p, uniforms, permitted=None):
     """The same sampling, one token at a time through Keras' own layers and cells."""
+    permitted = np.ones(VOCAB.size, np.bool_) if permitted is None else permitted
     embed = model.get_layer("token_embedding")
     encoder = model.get_layer("encoder_lstm").cell
     decoder = model.get_layer("decoder_lstm").cell
@@ -37,7 +38,7 @@ def keras_reference(model, primer, n_new, temperature, top_p, uniforms):
         for _ in range(min(future, n_new - len(out))):
             y, (h, c) = decoder(np.asarray(embed(np.array([token]))), [h, c])
             logits = np.asarray(dense(y))[0]
-            allowed = GRAMMAR[kinds[previous], kinds]
+            allowed = GRAMMAR[kinds[previous], kinds] & permitted
             token = int(choose(logits, allowed, temperature, top_p, uniforms[len(out)]))
             out.append(token)
             history.append(token)
@@ -75,6 +76,22 @@ def test_composed_tokens_follow_the_grammar_and_are_seeded():
     assert GRAMMAR[kinds[:-1], kinds[1:]].all() and (kinds != 0).all()
     notes = VOCAB.decode(tokens)
     assert (notes["offset"] > notes["onset"]).all()
+
+
+def test_a_piece_kept_to_its_instruments_changes_to_no_other():
+    """The random-token composer changes instrument often; told the primer's instruments
+    (violin and cello here), it draws changes to those alone, as the reference does."""
+    model = trained_composer()
+    sampler = ComposerSampler(model, VOCAB)
+    primer = np.array([VOCAB.program0 + 40, VOCAB.note0 + 39, VOCAB.duration0 + 20, VOCAB.shift0 + 30] * 4)
+    free = sampler.compose(primer, 6.0, 1.0, 1.0, seed=4)
+    kept = sampler.compose(primer, 6.0, 1.0, 1.0, seed=4, instruments=[41, 43])
+    programs = lambda tokens: set(tokens[tokens >= VOCAB.program0] - VOCAB.program0 + 1)  # noqa: E731
+    assert len(programs(free) - {41, 43}) > 3 and programs(kept) <= {41, 43} and programs(kept)
+    uniforms = np.random.default_rng(1).random((1, 40))
+    fast = sampler.sample(primer[None], 40, 1.0, 1.0, uniforms, instruments=[41, 43])[0]
+    reference = keras_reference(model, primer, 40, 1.0, 1.0, uniforms[0], sampler.permitted([41, 43]))
+    np.testing.assert_array_equal(fast, reference)
 
 
 def test_top_p_keeps_only_the_likeliest_tokens():

@@ -186,6 +186,7 @@ def test_a_composer_trains_then_writes_midi_and_labels_that_feed_back(tmp_path):
         "tempo_speeds": [1.0, 1.25],
         "temperature": 1.0,
         "top_p": 0.95,
+        "keep_ensemble": True,
     }
     paths = {s: shard(tmp_path, "d", s, [1, 2]) for s in ("train", "validation", "test")}
     training = TrainingConfig(
@@ -216,6 +217,8 @@ def test_a_composer_trains_then_writes_midi_and_labels_that_feed_back(tmp_path):
     assert pieces[0]["notes"] == len(labels) == len(midi) > 0
     assert labels["onset"].min() >= 0 and labels["offset"].max() <= 3.0
     np.testing.assert_allclose(np.sort(midi["onset"]), np.sort(labels["onset"]), atol=0.01)
+    primed_by = read_notes_shard(paths["test"])[1][0]  # the first test recording primes piece 0
+    assert set(labels["program"]) <= set(primed_by["program"])
 
 
 def test_an_ensemble_the_performer_never_heard_plays_as_its_first_and_is_named(caplog):
@@ -228,3 +231,45 @@ def test_an_ensemble_the_performer_never_heard_plays_as_its_first_and_is_named(c
     assert list(ids) == [1, 0, 0]
     assert len(caplog.records) == 1 and "'Trio'" in caplog.text  # one warning, for the unheard one
     assert known_condition_ids(records, {"condition_on": []}, []) is None
+
+
+def test_composed_notes_are_synthesized_as_written_at_each_pieces_length(tmp_path):
+    """The synthesizer plays exactly the composed notes: its sound follows them, far better than
+    it follows the same notes a tritone off, at the piece's length and the corpus's peak level."""
+    import json
+
+    from sonata.analysis import score_following
+    from sonata.notes import write_midi
+    from tests.conftest import repo_config
+    from workflow_scripts.synthesize_notes import synthesize_all
+
+    soundfont = repo_config()["corpus"]["embedded"]["soundfont"]
+    notes = melody(4.0, seed=3, step=0.5)
+    pieces = []
+    for seconds in (3.0, 6.0):  # a cut piece, and one longer than its notes (silence after)
+        midi, labels = tmp_path / f"{seconds:g}s.mid", tmp_path / f"{seconds:g}s.csv"
+        write_midi(notes, str(midi))
+        labels_table(notes).to_csv(labels, index=False)
+        pieces.append(
+            {"seconds": seconds, "midi": str(midi), "labels": str(labels), "prime_id": 7, "prime_start": 1.5}
+            | {"prime_length": 2.0, "composer": "Mozart", "ensemble": "Solo Piano"}
+        )
+    composition = tmp_path / "composition.json"
+    composition.write_text(json.dumps({"pieces": pieces}))
+    out = tmp_path / "synthesized"
+    out.mkdir()
+    record = synthesize_all(str(composition), soundfont, 0.5, 16000, str(out), str(out / "generation.json"))
+    assert [p.role for p in record.pieces] == ["synthesizer (composed notes)"] * 2
+    assert [p.notes for p in record.pieces] == [p["labels"] for p in pieces]
+    assert record.pieces[0].prime_start_sample == 24000 and record.pieces[0].prime_samples == 32000
+    for piece, seconds in zip(record.pieces, (3.0, 6.0)):
+        audio, rate = sf.read(piece.file, dtype="float32")
+        assert len(audio) == int(seconds * 16000) and abs(np.abs(audio).max() - 10 ** (-1 / 20)) < 1e-3
+    audio, rate = sf.read(record.pieces[1].file, dtype="float32")
+    own = score_following(audio, rate, notes, 2048, 0.1, 0.001)
+    off = score_following(audio, rate, notes.assign(pitch=notes["pitch"] + 6), 2048, 0.1, 0.001)
+    assert own > 0.75 and off < own - 0.3
+    assert np.abs(audio[int(5.0 * rate) :]).max() < 0.01  # the notes end at 4 s: a tail, then silence
+    missing = tmp_path / "none.sf2"
+    with pytest.raises(SonataError, match="none.sf2.*notes.synthesize: false"):
+        synthesize_all(str(composition), str(missing), 0.5, 16000, str(out), str(out / "generation.json"))

@@ -48,11 +48,12 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     samples = tmp_path / "results" / "samples"
     index = pd.read_csv(samples / "index.csv")
     durations = len(cfg["generation"]["durations"])
-    # raw-audio models and the notes route's composed pieces at every duration, plus each held-out
-    # passage's notes performed and the real passage they come from, one row per file
+    # raw-audio models and the notes route's composed pieces at every duration, performed and
+    # synthesized, plus each held-out passage's notes performed and the real passage they come
+    # from, one row per file
     passages = cfg["notes"]["held_out_passages"]
-    assert passages > 1
-    assert len(index) == len(cfg["datasets"]) * ((len(cfg["models"]) + 1) * durations + 2 * passages)
+    assert passages > 1 and cfg["notes"]["synthesize"]
+    assert len(index) == len(cfg["datasets"]) * ((len(cfg["models"]) + 2) * durations + 2 * passages)
     held_out = index[index["model"] == "performer (held-out notes)"]
     assert sorted(held_out["passage"]) == sorted(list(range(1, passages + 1)) * len(cfg["datasets"]))
     assert held_out["score_following"].nunique() == len(held_out)  # each passage scored on its own
@@ -79,11 +80,21 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     notes_route = index[index["notes"].notna()]
     assert set(notes_route["model"]) == {
         "composer + performer",
+        "synthesizer (composed notes)",
         "performer (held-out notes)",
         "real (held-out passage)",
     }
-    for row in notes_route.itertuples():
-        assert (samples / row.notes).is_file() and np.isfinite(row.score_following)
+    for row in notes_route.itertuples():  # a piece without notes (the tiny composer writes some) has none
+        written = read_labels(str(samples / row.notes))
+        assert np.isfinite(row.score_following) == (len(written) > 0), row
+    # the composed notes through the corpus's synthesizer: the same notes, played as written
+    synthesized = notes_route[notes_route["model"] == "synthesizer (composed notes)"]
+    played = notes_route[notes_route["model"] == "composer + performer"]
+    same = ["dataset", "seconds", "notes", "prime_id", "prime_start_sample"]
+    assert sorted(synthesized[same].itertuples(index=False)) == sorted(played[same].itertuples(index=False))
+    sounding = synthesized[synthesized["score_following"].notna()]
+    assert len(sounding) >= 2 and (sounding[["score_following", "tonal_fraction"]] > 0.6).all().all()
+    assert set(metrics.loc[metrics["model"] == "synthesizer (composed notes)", "kind"]) == {"synthesized"}
     composed = notes_route[notes_route["model"] == "composer + performer"]
     assert composed["midi"].map(lambda path: (samples / path).is_file()).all()
     note_metrics = pd.read_csv(samples / "note_metrics.csv")
@@ -163,7 +174,7 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
         assert row.silent_fraction == pytest.approx(silent_runs(audio - audio.mean(), threshold)[0])
         notes = read_labels(f"{stem}.csv")
         assert row.notes == len(notes) and row.pitch_range == pytest.approx(
-            note_statistics(notes)["pitch_range"]
+            note_statistics(notes)["pitch_range"], nan_ok=True  # NaN: a piece without notes
         )
 
     # the composer-training benchmark retrains each dataset's composer on this run's shards, in a
@@ -227,16 +238,24 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
         }, key
         cfg["notes"]["performer"][key] = setting
     # likewise the composer's sampling settings: the notes are composed again, not learned again
-    sampling = {k: cfg["notes"]["composer"][k] for k in ("temperature", "top_p")}
-    cfg["notes"]["composer"].update({k: v - 0.05 for k, v in sampling.items()})
+    sampling = {k: cfg["notes"]["composer"][k] for k in ("temperature", "top_p", "keep_ensemble")}
+    cfg["notes"]["composer"].update(
+        {k: (not v) if isinstance(v, bool) else v - 0.05 for k, v in sampling.items()}
+    )
     write_config(tmp_path, cfg)
     assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == {
         "compose_notes",
         "perform_notes",
+        "synthesize_notes",
         "compute_metrics",
         "samples",
     }
     cfg["notes"]["composer"].update(sampling)
+    # without the synthesized notes the metrics and report leave them out; nothing else reruns
+    cfg["notes"]["synthesize"] = False
+    write_config(tmp_path, cfg)
+    assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == {"compute_metrics", "samples"}
+    cfg["notes"]["synthesize"] = True
     # thread counts change no result: they rerun nothing
     cfg["generation"]["threads"] += 1
     write_config(tmp_path, cfg)

@@ -34,6 +34,12 @@ def choose_primer(tables: list[pd.DataFrame], index: int, vocabulary: NoteVocabu
     return k, tokens[end - past : end], program, span
 
 
+def piece_instruments(table: pd.DataFrame, keep_ensemble: bool) -> list[int] | None:
+    """The instruments a piece primed by this recording may use: the recording's own with
+    keep_ensemble (the performer plays a piece as its primer's ensemble), else any (None)."""
+    return sorted(int(p) for p in table["program"].unique()) if keep_ensemble else None
+
+
 def cut(notes: pd.DataFrame, seconds: float) -> pd.DataFrame:
     """The notes that start within the piece, ended at its end."""
     kept = notes[notes["onset"] < seconds].copy()
@@ -72,8 +78,18 @@ def compose(
     pieces = []
     for i, (seconds, midi, labels) in enumerate(zip(durations, midi_out, labels_out)):
         k, primer, program, (prime_start, prime_end) = choose_primer(tables, i, vocabulary, sampler.past)
-        tokens = sampler.compose(primer, seconds, cfg["temperature"], cfg["top_p"], seed + i)
+        instruments = piece_instruments(tables[k], cfg["keep_ensemble"])
+        tokens = sampler.compose(
+            primer, seconds, cfg["temperature"], cfg["top_p"], seed + i, instruments=instruments
+        )
         notes = composed_notes(tokens, primer, program, vocabulary, seconds)
+        if notes.empty:
+            log.warning(
+                "the %g-s piece has no notes: the composer, trained %d steps, wrote only time before "
+                "its end; train it longer (notes.composer: epochs, steps_per_epoch)",
+                seconds,
+                card.epochs_run * int(cfg["steps_per_epoch"]),
+            )
         write_midi(notes, midi)
         with atomic_path(labels, suffix=".csv") as tmp:
             labels_table(notes).to_csv(tmp, index=False)
@@ -100,7 +116,15 @@ def compose(
         )
     with atomic_path(info_out, suffix=".json") as tmp:
         tmp.write_text(
-            json.dumps({"temperature": cfg["temperature"], "top_p": cfg["top_p"], "pieces": pieces}, indent=2)
+            json.dumps(
+                {
+                    "temperature": cfg["temperature"],
+                    "top_p": cfg["top_p"],
+                    "keep_ensemble": cfg["keep_ensemble"],
+                    "pieces": pieces,
+                },
+                indent=2,
+            )
         )
     return pieces
 

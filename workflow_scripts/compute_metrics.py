@@ -8,7 +8,7 @@ import pandas as pd
 from sonata.analysis import describe, note_statistics, power_spectrum, random_notes_like, score_following
 from sonata.audio import atomic_path, read_audio
 from sonata.notes import read_labels
-from sonata.records import COMPOSED, REAL_PASSAGE
+from sonata.records import COMPOSED, REAL_PASSAGE, SYNTHESIZED
 from sonata.shards import read_notes_shard
 
 log = logging.getLogger("sonata.metrics")
@@ -28,7 +28,8 @@ def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed:
     """One row per piece and per baseline (silence, noise, real validation audio).
 
     kind: "generated" for what a model made, "real" for a real held-out passage (the ceiling its
-    performed notes stand beside), "baseline" for the yardsticks.
+    performed notes stand beside), "synthesized" for composed notes through the synthesizer (the
+    ceiling of their performance), "baseline" for the yardsticks.
     """
     fft_size = int(metrics_cfg["fft_size"])
     test = manifest[manifest["split"] == "test"].to_dict("records")
@@ -42,7 +43,7 @@ def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed:
     for piece in pieces:
         audio, piece_rate = read_audio(piece["file"])
         assert piece_rate == rate, f"{piece['file']} has {piece_rate} Hz, reference {rate} Hz"
-        kind = "real" if piece["model"] == REAL_PASSAGE else "generated"
+        kind = {REAL_PASSAGE: "real", SYNTHESIZED: "synthesized"}.get(piece["model"], "generated")
         notes = read_labels(piece["notes"]) if piece.get("notes") else None
         rows.append({**piece, "kind": kind, **sound_measures(audio, rate, reference, metrics_cfg, notes)})
     for seconds in sorted({p["seconds"] for p in pieces}):

@@ -12,7 +12,7 @@ import pandas as pd
 from sonata.analysis import rms_curve
 from sonata.audio import read_audio, read_segment, write_wav
 from sonata.notes import read_labels
-from sonata.records import REAL_PASSAGE, GenerationRecord, piece_label
+from sonata.records import UNSAMPLED, GenerationRecord, piece_label
 
 log = logging.getLogger("sonata.report")
 
@@ -304,7 +304,7 @@ def collect(
                     "dataset": dataset,
                     "model": model,
                     "architecture": record.architecture,
-                    # real audio beside a performance was not sampled: no settings, no speed
+                    # real audio, or notes synthesized, beside a performance: no sampling settings, no speed
                     **(
                         {
                             "temperature": None,
@@ -312,7 +312,7 @@ def collect(
                             "guidance": None,
                             "real_time_factor": None,
                         }
-                        if model == REAL_PASSAGE
+                        if model in UNSAMPLED
                         else {
                             "temperature": record.temperature,
                             "probability_floor": record.probability_floor,
@@ -328,7 +328,7 @@ def collect(
         metrics["notes"] = metrics["notes"].map(lambda n: Path(n).name if isinstance(n, str) else n)
     evaluation = pd.concat([pd.read_csv(p) for p in inputs.evaluation], ignore_index=True)
     index = pd.DataFrame(pieces)
-    per_piece = metrics[metrics["kind"].isin(["generated", "real"])].drop(
+    per_piece = metrics[metrics["kind"] != "baseline"].drop(
         columns=["kind", "notes", "passage"], errors="ignore"
     )
     # a piece is its file: several held-out passages share their model and length

@@ -8,7 +8,6 @@ import bisect
 import json
 import logging
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -22,6 +21,7 @@ from sonata.audio import atomic_path
 from sonata.catalog import LABEL_COLUMNS, embedded_metadata_row
 from sonata.instruments import fit_to_range
 from sonata.notes import LABEL_RATE
+from sonata.synth import render_midi
 
 TICKS_PER_QUARTER = 480
 ACCENTS = {"sf", "sfz", "sffz", "fz", "rf", "rfz", "sfp", "fp", "sfzp"}
@@ -368,20 +368,6 @@ def event_labels(events: list[NoteEvent], tempo: TempoMap) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=LABEL_COLUMNS)
 
 
-def render(midi_path: Path, soundfont: str, rate: int, gain: float, wav_path: Path) -> None:
-    if not Path(soundfont).is_file():
-        raise SonataError(
-            f"soundfont {soundfont} not found: install it (apt-get install -y fluid-soundfont-gm) "
-            "or point corpus.embedded.soundfont at a GM .sf2 file"
-        )
-    if shutil.which("fluidsynth") is None:
-        raise SonataError("fluidsynth is not installed: apt-get install -y fluidsynth")
-    command = ["fluidsynth", "-ni", "-q", "-g", str(gain), "-r", str(rate), "-F", str(wav_path)]
-    result = subprocess.run([*command, soundfont, str(midi_path)], capture_output=True, text=True)
-    if result.returncode != 0 or not wav_path.is_file():
-        raise SonataError(f"fluidsynth failed on {midi_path}: {result.stderr.strip()}")
-
-
 def to_mp3(wav_path: Path, mp3_path: str, rate: int, bitrate: str) -> float:
     """Mono mp3 at `rate`, peak-normalised to -1 dBFS; returns its duration in seconds."""
     from pydub import AudioSegment, effects
@@ -413,7 +399,7 @@ def build_piece(
         write_midi(events, tempo, midi_path)
         if midi_out:
             shutil.copyfile(midi_path, midi_out)
-        render(midi_path, render_cfg["soundfont"], rate, render_cfg["gain"], wav_path)
+        render_midi(midi_path, render_cfg["soundfont"], rate, render_cfg["gain"], wav_path)
         seconds = to_mp3(wav_path, mp3_path, rate, render_cfg["mp3_bitrate"])
     with atomic_path(labels_path, suffix=".csv") as tmp:
         event_labels(events, tempo).to_csv(tmp, index=False)
