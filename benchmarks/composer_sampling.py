@@ -56,7 +56,7 @@ def compose_pieces(
     from sonata.notes import NoteVocabulary
     from sonata.records import ModelCard
     from sonata.shards import read_notes_shard
-    from workflow_scripts.compose_notes import choose_primer, composed_notes, piece_instruments
+    from workflow_scripts.compose_notes import compose_piece
 
     folder = folder or f"{results}/notes/{dataset}/composer"
     vocabulary = NoteVocabulary(step=float(config["notes"]["frame_seconds"]))
@@ -66,17 +66,18 @@ def compose_pieces(
     made = []
     for temperature, top_p in settings:
         for number in range(1, pieces + 1):
-            k, primer, program, _ = choose_primer(tables, number, vocabulary, sampler.past)
-            instruments = piece_instruments(tables[k], config["notes"]["composer"]["keep_ensemble"])
+            keep_ensemble = config["notes"]["composer"]["keep_ensemble"]
             seed = int(config["seed"]) + number
-            tokens = sampler.compose(primer, seconds, temperature, top_p, seed, instruments=instruments)
+            k, notes, _, _ = compose_piece(
+                sampler, tables, number, seconds, temperature, top_p, keep_ensemble, seed
+            )
             made.append(
                 {
                     "dataset": dataset,
                     "temperature": temperature,
                     "top_p": top_p,
                     "piece": number,
-                    "notes": composed_notes(tokens, primer, program, vocabulary, seconds),
+                    "notes": notes,
                     "composer": header.composers[k],
                     "ensemble": header.ensembles[k],
                 }

@@ -278,7 +278,8 @@ def run(
             for d, rows in per_dataset.items()
         )
         print(
-            f"| {step + 1}{label} | {trained:.0f} | {np.mean(losses[-every:]):.3f} | {val:.3f} | "
+            f"| {step + 1}{label} | {trained:.0f} | {'-' if label else f'{np.mean(losses[-every:]):.3f}'} | "
+            f"{val:.3f} | "
             f"{val_sf:.3f} | {scores[:, 0].mean():.3f} | {scores[:, 1].mean():.3f} | {split} |",
             flush=True,
         )
@@ -287,12 +288,12 @@ def run(
     for step in range(steps):
         began = time.time()
         losses.append(trainer.train_on_batch(*batches.batch(step), return_dict=True)["loss"])
+        trained += time.time() - began  # the averages' copies are not the training's time
+        now = [v.numpy() for v in weights] if averaged else []
         for momentum, average in averaged.items():
-            now = [v.numpy() for v in weights]
             averaged[momentum] = (
                 now if average is None else [momentum * a + (1 - momentum) * w for a, w in zip(average, now)]
             )
-        trained += time.time() - began
         if (step + 1) % every and step + 1 != steps:
             continue
         judged(step, "")
@@ -305,6 +306,14 @@ def run(
             for variable, value in zip(weights, trained_weights):
                 variable.assign(value)
     print(f"wall {time.time() - started:.0f} s")
+
+
+def momentum(text: str) -> float:
+    """A moving average's momentum, strictly between 0 and 1."""
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: a momentum is between 0 and 1 (0.999, say)")
+    return value
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -324,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--seed", type=int, default=None, help="the packed config's seed by default")
     r.add_argument(
         "--average",
-        type=float,
+        type=momentum,
         nargs="+",
         default=[],
         help="also judge moving averages of the weights with these momenta (0.999, say)",

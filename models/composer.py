@@ -16,6 +16,7 @@ import numpy as np
 from keras import layers
 
 from models.seq2seq import _lstm_step, lstm_weights
+from sonata import SonataError
 from sonata.notes import NoteVocabulary
 
 # which token kind may follow which (rows: previous kind; start, shift, note, duration, program):
@@ -176,8 +177,14 @@ class ComposerSampler:
         instrument changes to those."""
         permitted = np.ones(self.vocabulary.size, dtype=np.bool_)
         if instruments is not None:
+            programs = [int(p) for p in instruments]
+            wrong = [p for p in programs if not 1 <= p <= 128]
+            if wrong or not programs:
+                raise SonataError(
+                    f"instruments {programs}: a piece needs at least one, each a 1-based GM program (1-128)"
+                )
             permitted[self.vocabulary.program0 :] = False
-            permitted[[self.vocabulary.program0 + int(p) - 1 for p in instruments]] = True
+            permitted[[self.vocabulary.program0 + p - 1 for p in programs]] = True
         return permitted
 
     def sample(
@@ -223,6 +230,7 @@ class ComposerSampler:
         """Tokens after one primer (>= past tokens) until they span `seconds`; with
         `instruments` (1-based GM programs), played by those alone."""
         rng = np.random.default_rng(seed)
+        instruments = None if instruments is None else tuple(instruments)  # read once, for every block
         tokens = np.asarray(primer, dtype=np.int32)[None, -self.past :]
         made: list[np.ndarray] = []
         block = 8 * self.future

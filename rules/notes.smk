@@ -177,6 +177,7 @@ rule synthesize_notes:
         midi=expand(
             "results/notes/{{dataset}}/composed/{duration}.mid", duration=DURATIONS
         ),
+        soundfont=get_soundfont,
     output:
         pieces=expand(
             "results/synthesized/{{dataset}}/{duration}_synthesized.wav",
@@ -193,6 +194,7 @@ rule synthesize_notes:
         mem_mb=1000,
         runtime=10,
     params:
+        # the path (a missing soundfont is an input Snakemake cannot make: the job says what to do)
         soundfont=config["corpus"]["embedded"]["soundfont"],
         gain=config["corpus"]["embedded"]["gain"],
         sample_rate=config["audio"]["sample_rate"],

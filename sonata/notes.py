@@ -63,6 +63,13 @@ def read_labels(path: str) -> pd.DataFrame:
                 )
             )
         values[column] = numbers.astype(np.int64).to_numpy()
+    outside = np.flatnonzero((values["instrument"] < 1) | (values["instrument"] > 128))
+    if len(outside):
+        row = int(outside[0])
+        raise SonataError(
+            f"label file {path}, row {row + 2}, column 'instrument': {values['instrument'][row]} is not a "
+            "GM program; MusicNet numbers them 1-128 (1 piano, 41 violin, ...): fix or delete that row"
+        )
     backwards = np.flatnonzero(values["end_time"] <= values["start_time"])
     if len(backwards):
         row = int(backwards[0])

@@ -32,14 +32,19 @@ def render_midi(midi_path: str | Path, soundfont: str, rate: int, gain: float, w
 
 def synthesize(midi_path: str | Path, soundfont: str, rate: int, gain: float, seconds: float) -> np.ndarray:
     """Mono float32 audio of exactly `seconds` at `rate` (FluidSynth's release tail cut, or
-    silence added), its peak at -1 dBFS as the corpus's recordings have it."""
+    silence added), its peak at -1 dBFS as the corpus's recordings have it. A file without
+    notes is silence (FluidSynth's output floor, scaled to the peak, would be a loud click)."""
+    import mido
+
     from sonata.audio import read_audio
 
+    length = int(round(seconds * rate))
+    if not any(m.type == "note_on" and m.velocity > 0 for m in mido.MidiFile(str(midi_path))):
+        return np.zeros(length, np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "synthesized.wav"
         render_midi(midi_path, soundfont, rate, gain, wav)
         audio, _ = read_audio(wav)
-    length = int(round(seconds * rate))
     audio = np.pad(audio[:length], (0, max(0, length - len(audio))))
     peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
     return (audio * (PEAK / peak) if peak > 0 else audio).astype(np.float32)

@@ -47,7 +47,7 @@ def test_xla_step_rows_time_each_model_with_and_without_xla_against_the_same_bas
 
 
 def test_performer_steps_packs_a_run_then_scores_its_held_out_passages_at_each_checkpoint(tmp_path, capsys):
-    from benchmarks.performer_steps import pack, run
+    from benchmarks.performer_steps import main, pack, run
     from tests.test_notes_route import labelled_recordings
     from workflow_scripts.make_note_shards import note_shards
 
@@ -77,8 +77,11 @@ def test_performer_steps_packs_a_run_then_scores_its_held_out_passages_at_each_c
         assert row[7].strip().startswith("d ")  # per dataset
     run(packed, steps=4, every=2, overrides=["residual_channels=4"])  # judging averages leaves training be
     lines = capsys.readouterr().out.splitlines()
-    alone = [line.split("|")[1:-1] for line in lines if line.startswith("| 4 ")]
-    assert [alone[0][2:]] == [rows[2][2:]]
+    alone = [line.split("|")[1:-1] for line in lines if line.startswith("| ") and line[2].isdigit()]
+    assert [row[2:] for row in alone] == [rows[0][2:], rows[2][2:]]
+    assert rows[1][2].strip() == "-"  # an average has no training loss of its own
+    with pytest.raises(SystemExit):  # argparse names the bad momentum
+        main(["run", packed, "--average", "1.5"])
     run(packed, steps=1, every=1, overrides=[])
     assert _parameters(out) < _parameters(capsys.readouterr().out)  # the override took
     with pytest.raises(SystemExit, match="sample_rate"):  # the pack fixed it

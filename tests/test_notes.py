@@ -76,6 +76,8 @@ def test_tokens_transpose_and_fold_into_the_keys():
     [
         ({"start_time": "x"}, "start_time"),
         ({"instrument": "violin"}, "instrument"),
+        ({"instrument": 0}, "row 3, column 'instrument'.*1-128"),  # MusicNet's programs are 1-based
+        ({"instrument": 129}, "row 3, column 'instrument'.*1-128"),
         ({"note": ""}, "note"),
         ({"end_time": "10"}, "row 3"),
     ],

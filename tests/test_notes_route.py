@@ -200,25 +200,22 @@ def test_a_composer_trains_then_writes_midi_and_labels_that_feed_back(tmp_path):
     outs = TrainingOutputs(*(str(tmp_path / f) for f in ("w.weights.h5", "model.json", "h.csv", "work")))
     card = train_composer(cfg, 0.01, training, paths["train"], paths["validation"], 0, outs)
     assert card.architecture == "composer" and card.epochs_run == 1
-    pieces = compose(
-        outs.card,
-        outs.weights,
-        paths["test"],
-        [3.0],
-        [str(tmp_path / "3s.mid")],
-        [str(tmp_path / "3s.csv")],
-        cfg,
-        0.01,
-        5,
-        str(tmp_path / "composition.json"),
-    )
-    labels = read_labels(str(tmp_path / "3s.csv"))  # MusicNet's format: the workflow reads it back
+
+    def composed(folder, settings):
+        folder.mkdir(exist_ok=True)
+        midi, csv, info = (str(folder / name) for name in ("3s.mid", "3s.csv", "composition.json"))
+        made = compose(outs.card, outs.weights, paths["test"], [3.0], [midi], [csv], settings, 0.01, 5, info)
+        return made, read_labels(str(folder / "3s.csv"))  # MusicNet's format: the workflow reads it back
+
+    pieces, labels = composed(tmp_path, cfg)
     midi = read_midi(str(tmp_path / "3s.mid"))
     assert pieces[0]["notes"] == len(labels) == len(midi) > 0
     assert labels["onset"].min() >= 0 and labels["offset"].max() <= 3.0
     np.testing.assert_allclose(np.sort(midi["onset"]), np.sort(labels["onset"]), atol=0.01)
     primed_by = read_notes_shard(paths["test"])[1][0]  # the first test recording primes piece 0
     assert set(labels["program"]) <= set(primed_by["program"])
+    _, free = composed(tmp_path / "free", {**cfg, "keep_ensemble": False})
+    assert set(free["program"]) - set(primed_by["program"])  # without it, the piece strays
 
 
 def test_an_ensemble_the_performer_never_heard_plays_as_its_first_and_is_named(caplog):
@@ -258,7 +255,8 @@ def test_composed_notes_are_synthesized_as_written_at_each_pieces_length(tmp_pat
     composition.write_text(json.dumps({"pieces": pieces}))
     out = tmp_path / "synthesized"
     out.mkdir()
-    record = synthesize_all(str(composition), soundfont, 0.5, 16000, str(out), str(out / "generation.json"))
+    paths = [str(out / f"{seconds:g}s_synthesized.wav") for seconds in (3.0, 6.0)]
+    record = synthesize_all(str(composition), soundfont, 0.5, 16000, paths, str(out / "generation.json"))
     assert [p.role for p in record.pieces] == ["synthesizer (composed notes)"] * 2
     assert [p.notes for p in record.pieces] == [p["labels"] for p in pieces]
     assert record.pieces[0].prime_start_sample == 24000 and record.pieces[0].prime_samples == 32000
@@ -272,4 +270,8 @@ def test_composed_notes_are_synthesized_as_written_at_each_pieces_length(tmp_pat
     assert np.abs(audio[int(5.0 * rate) :]).max() < 0.01  # the notes end at 4 s: a tail, then silence
     missing = tmp_path / "none.sf2"
     with pytest.raises(SonataError, match="none.sf2.*notes.synthesize: false"):
-        synthesize_all(str(composition), str(missing), 0.5, 16000, str(out), str(out / "generation.json"))
+        synthesize_all(str(composition), str(missing), 0.5, 16000, paths, str(out / "generation.json"))
+    # a piece without notes is silence, not FluidSynth's output floor raised to the peak
+    write_midi(notes.iloc[:0], str(tmp_path / "3s.mid"))
+    synthesize_all(str(composition), soundfont, 0.5, 16000, paths, str(out / "generation.json"))
+    assert not sf.read(paths[0], dtype="float32")[0].any() and sf.read(paths[1], dtype="float32")[0].any()

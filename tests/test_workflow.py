@@ -174,7 +174,8 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
         assert row.silent_fraction == pytest.approx(silent_runs(audio - audio.mean(), threshold)[0])
         notes = read_labels(f"{stem}.csv")
         assert row.notes == len(notes) and row.pitch_range == pytest.approx(
-            note_statistics(notes)["pitch_range"], nan_ok=True  # NaN: a piece without notes
+            note_statistics(notes)["pitch_range"],
+            nan_ok=True,  # NaN: a piece without notes
         )
 
     # the composer-training benchmark retrains each dataset's composer on this run's shards, in a

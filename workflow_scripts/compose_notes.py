@@ -2,6 +2,7 @@
 
 import json
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,9 @@ from sonata.audio import atomic_path
 from sonata.notes import NoteVocabulary, labels_table, write_midi
 from sonata.records import ModelCard
 from sonata.shards import read_notes_shard
+
+if TYPE_CHECKING:
+    from models.composer import ComposerSampler
 
 log = logging.getLogger("sonata.compose")
 
@@ -57,6 +61,25 @@ def composed_notes(
     return cut(vocabulary.decode(tokens, program=first), seconds)
 
 
+def compose_piece(
+    sampler: "ComposerSampler",
+    tables: list[pd.DataFrame],
+    number: int,
+    seconds: float,
+    temperature: float,
+    top_p: float,
+    keep_ensemble: bool,
+    seed: int,
+) -> tuple[int, pd.DataFrame, tuple[float, float], int]:
+    """Piece `number` (it picks the primer) of `seconds`: (primer recording index, notes, primer's
+    (start, end) seconds in it, tokens drawn). The run and the benchmarks compose through this."""
+    vocabulary = sampler.vocabulary
+    k, primer, program, span = choose_primer(tables, number, vocabulary, sampler.past)
+    instruments = piece_instruments(tables[k], keep_ensemble)
+    tokens = sampler.compose(primer, seconds, temperature, top_p, seed, instruments=instruments)
+    return k, composed_notes(tokens, primer, program, vocabulary, seconds), span, len(tokens)
+
+
 def compose(
     card_path: str,
     weights_path: str,
@@ -77,18 +100,14 @@ def compose(
     header, tables = read_notes_shard(test_path)
     pieces = []
     for i, (seconds, midi, labels) in enumerate(zip(durations, midi_out, labels_out)):
-        k, primer, program, (prime_start, prime_end) = choose_primer(tables, i, vocabulary, sampler.past)
-        instruments = piece_instruments(tables[k], cfg["keep_ensemble"])
-        tokens = sampler.compose(
-            primer, seconds, cfg["temperature"], cfg["top_p"], seed + i, instruments=instruments
+        k, notes, (prime_start, prime_end), drawn = compose_piece(
+            sampler, tables, i, seconds, cfg["temperature"], cfg["top_p"], cfg["keep_ensemble"], seed + i
         )
-        notes = composed_notes(tokens, primer, program, vocabulary, seconds)
         if notes.empty:
             log.warning(
-                "the %g-s piece has no notes: the composer, trained %d steps, wrote only time before "
-                "its end; train it longer (notes.composer: epochs, steps_per_epoch)",
+                "the %g-s piece has no notes: the composer wrote only time before its end; "
+                "train it longer (notes.composer: epochs, steps_per_epoch)",
                 seconds,
-                card.epochs_run * int(cfg["steps_per_epoch"]),
             )
         write_midi(notes, midi)
         with atomic_path(labels, suffix=".csv") as tmp:
@@ -99,7 +118,7 @@ def compose(
                 "midi": midi,
                 "labels": labels,
                 "notes": len(notes),
-                "tokens": len(tokens),
+                "tokens": drawn,
                 "prime_id": header.source_ids[k],
                 "prime_start": prime_start,  # seconds into the recording
                 "prime_length": prime_end - prime_start,  # seconds
@@ -111,7 +130,7 @@ def compose(
             "composed %.0f s: %d notes from %d tokens, primed by %d",
             seconds,
             len(notes),
-            len(tokens),
+            drawn,
             header.source_ids[k],
         )
     with atomic_path(info_out, suffix=".json") as tmp:

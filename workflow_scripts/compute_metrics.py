@@ -28,8 +28,8 @@ def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed:
     """One row per piece and per baseline (silence, noise, real validation audio).
 
     kind: "generated" for what a model made, "real" for a real held-out passage (the ceiling its
-    performed notes stand beside), "synthesized" for composed notes through the synthesizer (the
-    ceiling of their performance), "baseline" for the yardsticks.
+    performed notes stand beside), "synthesized" for composed notes through the synthesizer (a
+    reference for their performance), "baseline" for the yardsticks.
     """
     fft_size = int(metrics_cfg["fft_size"])
     test = manifest[manifest["split"] == "test"].to_dict("records")

@@ -143,7 +143,7 @@ def plot_musicality(metrics: pd.DataFrame, title: str, path: Path) -> None:
         ax.set_title(name, fontsize=9)
         ax.set_xlim(0, 1)
         ax.tick_params(labelsize=7)
-    fig.suptitle(f"{title} (blue: generated, grey: real audio and baselines)", fontsize=10)
+    fig.suptitle(f"{title} (blue: generated; grey: real audio, synthesized notes, baselines)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)

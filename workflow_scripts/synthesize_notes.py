@@ -1,11 +1,10 @@
 """Hear a dataset's composed notes as written: each composed piece's MIDI through FluidSynth,
 the synthesizer of the embedded corpus. Beside the performer's playing of the same notes it
-tells the composer's part from the performer's, and its score following is the ceiling that
-playing stands under."""
+tells the composer's part from the performer's, and its score following is a reference for
+how well that playing follows them."""
 
 import json
 import logging
-import os
 import time
 
 from sonata import SonataError
@@ -17,19 +16,21 @@ log = logging.getLogger("sonata.synthesize")
 
 
 def synthesize_all(
-    composition_path: str, soundfont: str, gain: float, rate: int, out_dir: str, record_out: str
+    composition_path: str, soundfont: str, gain: float, rate: int, paths: list[str], record_out: str
 ) -> GenerationRecord:
-    """`<seconds>s_synthesized.wav` per composed piece in out_dir, and their record."""
+    """Each composed piece synthesized to its path in `paths` (the composition's order), and
+    their record."""
     composition = json.loads(open(composition_path).read())
+    if len(paths) != len(composition["pieces"]):
+        raise SonataError(f"{composition_path} holds {len(composition['pieces'])} pieces, not {len(paths)}")
     pieces, made, started = [], 0, time.time()
-    for piece in composition["pieces"]:
+    for piece, path in zip(composition["pieces"], paths):
         seconds = float(piece["seconds"])
         try:
             audio = synthesize(piece["midi"], soundfont, rate, gain, seconds)
         except SonataError as error:
             skip = "or set notes.synthesize: false to skip the synthesized notes"
             raise SonataError(f"{error}; {skip}") from None
-        path = os.path.join(out_dir, f"{seconds:g}s_synthesized.wav")
         write_wav(path, audio, rate)
         made += len(audio)
         pieces.append(
@@ -70,7 +71,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
         snakemake.params.soundfont,
         float(snakemake.params.gain),
         int(snakemake.params.sample_rate),
-        os.path.dirname(snakemake.output.info),
+        list(snakemake.output.pieces),
         snakemake.output.info,
     )
 
