@@ -1,8 +1,10 @@
 import keras
 import numpy as np
 import pandas as pd
+import pytest
 
 from models.composer import GRAMMAR, ComposerSampler, build_composer, choose, teacher_forcing
+from sonata import SonataError
 from sonata.notes import NoteVocabulary
 
 VOCAB = NoteVocabulary()
@@ -88,6 +90,13 @@ def test_a_piece_kept_to_its_instruments_changes_to_no_other():
     kept = sampler.compose(primer, 6.0, 1.0, 1.0, seed=4, instruments=[41, 43])
     programs = lambda tokens: set(tokens[tokens >= VOCAB.program0] - VOCAB.program0 + 1)  # noqa: E731
     assert len(programs(free) - {41, 43}) > 3 and programs(kept) <= {41, 43} and programs(kept)
+    # an iterator of instruments holds for the whole piece (five blocks here), not its first block alone
+    longer = sampler.compose(primer, 30.0, 1.0, 1.0, seed=4, instruments=[41, 43])
+    assert len(longer) > 4 * 8 * sampler.future
+    assert np.array_equal(sampler.compose(primer, 30.0, 1.0, 1.0, seed=4, instruments=iter([41, 43])), longer)
+    for wrong in ([0], [129], []):  # MusicNet's programs are 1-based; a piece needs one
+        with pytest.raises(SonataError, match="1-based GM program"):
+            sampler.permitted(wrong)
     uniforms = np.random.default_rng(1).random((1, 40))
     fast = sampler.sample(primer[None], 40, 1.0, 1.0, uniforms, instruments=[41, 43])[0]
     reference = keras_reference(model, primer, 40, 1.0, 1.0, uniforms[0], sampler.permitted([41, 43]))
