@@ -82,6 +82,23 @@ class GeneratedPiece(JsonRecord):
     notes: str = ""  # notes route: the label CSV of the notes the piece plays
     passage: int = 0  # notes route: which held-out passage (1, 2, ...); 0 for other pieces
 
+    @classmethod
+    def composed(cls, info: dict[str, Any], file: str, rate: int, role: str) -> GeneratedPiece:
+        """A sound of a composed piece (performed or synthesized) from its entry in
+        composition.json: where the held-out notes that primed the composer lie, in samples at
+        `rate` (0, as before, for a composition written before they were recorded)."""
+        return cls(
+            file,
+            float(info["seconds"]),
+            int(info["prime_id"]),
+            int(info.get("prime_start", 0.0) * rate),
+            int(info.get("prime_length", 0.0) * rate),
+            info["composer"],
+            info["ensemble"],
+            role,
+            info["labels"],
+        )
+
 
 def piece_label(model: str, seconds: float, passage: float = 0) -> str:
     """How plots and tables name a piece: model and length, and which held-out passage."""

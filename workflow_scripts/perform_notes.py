@@ -98,23 +98,21 @@ def perform_all(
         name = f"held_out_{info['number']}.wav" if role == HELD_OUT else f"{length:g}s.wav"
         path = os.path.join(out_dir, name)
         write_wav(path, interpolate(sound, factor), output_rate)
-        if role == COMPOSED:  # where the held-out notes that primed the composer lie
-            # (0, as before, for a composition written before they were recorded)
-            start, primed = info.get("prime_start", 0.0), info.get("prime_length", 0.0)
-        else:  # a held-out passage: where it begins; nothing primes it
-            start, primed = info["start"], 0.0
-        pieces.append(
+        if role == COMPOSED:
+            pieces.append(GeneratedPiece.composed(info, path, output_rate, role))
+            continue
+        pieces.append(  # a held-out passage: where it begins; nothing primes it
             GeneratedPiece(
                 path,
                 float(length),
-                int(info.get("prime_id", info.get("id"))),
-                int(start * output_rate),  # as the real passage below counts it
-                int(primed * output_rate),
+                int(info["id"]),
+                int(info["start"] * output_rate),  # as the real passage below counts it
+                0,
                 info["composer"],
                 info["ensemble"],
                 role,
                 info["labels"],
-                info.get("number", 0),
+                info["number"],
             )
         )
     for number, (where, _) in enumerate(passages, start=1):

@@ -33,19 +33,7 @@ def synthesize_all(
             raise SonataError(f"{error}; {skip}") from None
         write_wav(path, audio, rate)
         made += len(audio)
-        pieces.append(
-            GeneratedPiece(
-                path,
-                seconds,
-                int(piece["prime_id"]),
-                int(piece.get("prime_start", 0.0) * rate),
-                int(piece.get("prime_length", 0.0) * rate),
-                piece["composer"],
-                piece["ensemble"],
-                SYNTHESIZED,
-                piece["labels"],
-            )
-        )
+        pieces.append(GeneratedPiece.composed(piece, path, rate, SYNTHESIZED))
     wall = max(time.time() - started, 1e-9)
     record = GenerationRecord(
         architecture="FluidSynth",
