@@ -5,6 +5,7 @@ on the same machine, so the numbers travel between machines better than absolute
 """
 
 import contextlib
+import functools
 import io
 import os
 import statistics
@@ -220,17 +221,14 @@ def bench_generation() -> str:
 
 
 def performer_rows(config: dict) -> list[dict]:
-    """The notes route's performer (default size) playing a piano roll, batch 1, 4 and 16."""
+    """The notes route's performers (default sizes; the WaveNet at its preset's settings)
+    playing a piano roll, batch 1, 4 and 16."""
     import keras
 
-    from models.performer import PerformerSettings, perform, performer_spec
-    from models.wavenet import build_wavenet
+    from benchmarks.performer_steps import with_wavenet_performer
+    from models.performer import PerformerSettings
+    from models.performers import PERFORMERS
 
-    cfg = config["notes"]["performer"]
-    settings = PerformerSettings.from_config(config["notes"])
-    spec = performer_spec(cfg, settings)
-    keras.utils.set_random_seed(0)
-    model = build_wavenet(spec, 2)
     notes = pd.DataFrame(
         {
             "onset": np.arange(20) * 0.25,
@@ -239,22 +237,38 @@ def performer_rows(config: dict) -> list[dict]:
             "program": 1,
         }
     )
-    perform(model, spec, settings, [notes], [0.1], np.array([0]), 1.0, 0)  # compile once
     rows = []
-    for batch in (1, 4, 16):
-        seconds = max(4.0 / batch, 0.5)
+    for name, adapter in PERFORMERS.items():
+        own = with_wavenet_performer(config) if name == "wavenet" else config
+        cfg = {**own["notes"]["performer"], "architecture": name}
+        settings = PerformerSettings.from_config({**config["notes"], "performer": cfg})
+        spec = adapter.spec(cfg, settings)
+        keras.utils.set_random_seed(0)
+        model = adapter.build(spec, 2)
+        sampling = {k: cfg[k] for k in ("temperature", "probability_floor", "guidance")}
+        adapter.perform(model, spec, settings, [notes], [0.1], np.array([0]), 0, sampling)  # compile once
+        for batch in (1, 4, 16):
+            seconds = max(4.0 / batch, 0.5)
 
-        def play(batch=batch, seconds=seconds):
-            perform(model, spec, settings, [notes] * batch, [seconds] * batch, np.zeros(batch, int), 1.0, 0)
-
-        rows.append(
-            {
-                "method": f"performer playing notes ({len(spec.dilations)} layers, {cfg['sample_rate']} Hz)",
-                "batch": batch,
-                "samples/s": batch * seconds * cfg["sample_rate"] / median_seconds(play),
-                "rate": cfg["sample_rate"],
-            }
-        )
+            play = functools.partial(
+                adapter.perform,
+                model,
+                spec,
+                settings,
+                [notes] * batch,
+                [seconds] * batch,
+                np.zeros(batch, int),
+                0,
+                sampling,
+            )
+            rows.append(
+                {
+                    "method": f"{name} performer playing notes ({settings.sample_rate} Hz)",
+                    "batch": batch,
+                    "samples/s": batch * seconds * settings.sample_rate / median_seconds(play),
+                    "rate": settings.sample_rate,
+                }
+            )
     return rows
 
 

@@ -115,29 +115,28 @@ def play_and_measure(
     its dataset's held_out (held_out_of). With audio_dir, each piece's wav and label CSV are
     kept there (<dataset>_t<T>_p<P>_<k>.wav/.csv)."""
     from models.conditioning import known_condition_ids
-    from models.performer import PerformerSettings, load_performer, perform
+    from models.performer import PerformerSettings
+    from models.performers import load_performer
     from sonata.audio import interpolate, read_audio, write_wav
     from sonata.notes import labels_table
 
     folder = f"{results}/notes/performer"
-    model, spec, card = load_performer(f"{folder}/model.json", f"{folder}/model.weights.h5")
+    model, spec, card, adapter = load_performer(f"{folder}/model.json", f"{folder}/model.weights.h5")
     settings = PerformerSettings.from_card(card, float(config["notes"]["frame_seconds"]))
     ids = known_condition_ids(made, card.model, card.conditions)
     cfg = config["notes"]["performer"]
     total = len(made) * int(round(seconds * settings.sample_rate))
     bar = tqdm(total=total, unit="sample", unit_scale=True, desc="performing", mininterval=5)
-    sounds = perform(
+    sounds = adapter.perform(
         model,
         spec,
         settings,
         [m["notes"] for m in made],
         [seconds] * len(made),
         ids,
-        float(cfg["temperature"]),
         int(config["seed"]),
+        {k: cfg[k] for k in ("temperature", "probability_floor", "guidance")},
         bar.update,
-        floor=float(cfg["probability_floor"]),
-        guidance=float(cfg["guidance"]),
     )
     bar.close()
     rate = int(config["audio"]["sample_rate"])

@@ -104,10 +104,13 @@ def random_recording(
 
 
 def _performer(config: dict, rng: np.random.Generator):
-    """The performer fed as train_performer feeds it: frame-aligned windows of a recording."""
+    """The WaveNet performer (benchmarks.performer_steps.with_wavenet_performer) fed as
+    train_performer feeds it: frame-aligned windows of a recording."""
+    from benchmarks.performer_steps import with_wavenet_performer
     from models.performer import PerformerSettings, performer_spec, window_batch
     from models.wavenet import build_wavenet, wavenet_trainer
 
+    config = with_wavenet_performer(config)
     settings = PerformerSettings.from_config(config["notes"])
     spec = performer_spec(config["notes"]["performer"], settings)
     trainer = wavenet_trainer(build_wavenet(spec, 2), spec)

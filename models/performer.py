@@ -101,6 +101,10 @@ class PerformedRecording:
     condition: int  # global-conditioning id (its ensemble), 0 without
     power: np.ndarray | None = None  # float64 (frames,): the decoded audio's mean square per frame
 
+    @property
+    def frames(self) -> int:
+        return len(self.roll)
+
     @classmethod
     def from_codes(
         cls, codes: np.ndarray, roll: np.ndarray, condition: int, quantization: int, frame_samples: int
@@ -236,19 +240,6 @@ def performer_spec(cfg: dict, settings: PerformerSettings) -> WaveNetSpec:
         frame_samples=settings.frame_samples,
         pitch_guide=bool(cfg.get("pitch_guide", False)),
     )
-
-
-def load_performer(card_path: str, weights_path: str):
-    """(model, spec, card) of a trained performer."""
-    from models.architectures.wavenet import WaveNetSpec
-    from models.wavenet import build_wavenet
-    from sonata.records import ModelCard
-
-    card = ModelCard.from_json(card_path)
-    spec = WaveNetSpec.from_config(card.model)
-    model = build_wavenet(spec, len(card.conditions))
-    model.load_weights(weights_path)
-    return model, spec, card
 
 
 def perform(

@@ -47,6 +47,7 @@ def tiny_config() -> dict:
         batch_size=2,
         jit_compile=False,
         checkpoint_seconds=1,
+        harmonic={"harmonics": 4, "noise_bands": 4, "units": 8, "fft_sizes": [256, 64]},
     )
     cfg["notes"]["held_out_seconds"] = 1.5
     cfg["evaluation"]["max_windows"] = 128

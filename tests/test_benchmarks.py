@@ -54,6 +54,10 @@ def test_performer_steps_packs_a_run_then_scores_its_held_out_passages_at_each_c
     cfg = tiny_config()
     cfg["datasets"] = {"d": next(iter(cfg["datasets"].values()))}
     cfg["notes"]["held_out_passages"] = 2
+    # a tiny WaveNet performer at the preset's rate and learning rate
+    cfg["notes"]["performer"].update(
+        architecture="wavenet", checkpoint_passages=4, sample_rate=8000, learning_rate=0.002
+    )
     folder = tmp_path / "results" / "shards" / "d" / "notes"
     folder.mkdir(parents=True)
     manifest = labelled_recordings(tmp_path, [1, 2, 3, 4, 5, 6, 7, 8])

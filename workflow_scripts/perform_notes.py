@@ -53,9 +53,10 @@ def perform_all(
     out_dir: str,
     record_out: str,
 ) -> GenerationRecord:
-    from models.performer import PerformerSettings, load_performer, perform
+    from models.performer import PerformerSettings
+    from models.performers import load_performer
 
-    model, spec, card = load_performer(card_path, weights_path)
+    model, spec, card, adapter = load_performer(card_path, weights_path)
     settings = PerformerSettings.from_card(card, frame_seconds)
     composition = json.loads(open(composition_path).read())
     jobs = [(COMPOSED, p["seconds"], read_labels(p["labels"]), p) for p in composition["pieces"]]
@@ -77,18 +78,16 @@ def perform_all(
         mininterval=5,
     )
     started = time.time()
-    audio = perform(
+    audio = adapter.perform(
         model,
         spec,
         settings,
         [n for _, _, n, _ in jobs],
         seconds,
         ids,
-        temperature,
         seed,
+        {"temperature": temperature, "probability_floor": probability_floor, "guidance": guidance},
         bar.update,
-        probability_floor,
-        guidance,
     )
     wall = time.time() - started
     bar.close()

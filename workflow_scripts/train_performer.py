@@ -1,4 +1,4 @@
-"""Train the one performer every dataset shares: a WaveNet that plays the notes it is given."""
+"""Train the one performer every dataset shares (notes.performer.architecture: models.performers)."""
 
 import logging
 import os
@@ -58,27 +58,28 @@ def listening_passages(rows: list[tuple], count: int, seconds: float) -> list[tu
     return [(excerpt(rows[k][1], start, seconds), rows[k]) for k, start in places]
 
 
-def listening_test(model, spec, settings, passages, condition_ids, seconds, temperature, seed, listening):
+def listening_test(
+    adapter, model, spec, settings, passages, condition_ids, seconds, sampling, seed, listening
+):
     """A judge for fit_resumable: the performer plays the validation passages from silence and
     scores their mean score following (silent frames score 0), as the metrics do at the
     performer's rate."""
     import numpy as np
 
-    from models.performer import perform
     from sonata.analysis import score_following
 
     fft_size = int(round(listening["fft_seconds"] * settings.sample_rate))
 
     def judge() -> float:
-        audio = perform(
+        audio = adapter.perform(
             model,
             spec,
             settings,
             [n for n, _ in passages],
             [seconds] * len(passages),
             condition_ids,
-            temperature,
             seed,
+            sampling,
         )
         scores = [
             score_following(
@@ -112,12 +113,13 @@ def train_performer(
     import keras
 
     from models.conditioning import condition_vocabulary, known_condition_ids
-    from models.performer import PerformerSettings, performer_spec, prepare, transpositions, window_batch
-    from models.wavenet import build_wavenet, wavenet_trainer
+    from models.performer import PerformerSettings, transpositions
+    from models.performers import get_performer
 
     keras.utils.set_random_seed(seed)
+    adapter = get_performer(cfg["architecture"])
     settings = PerformerSettings.from_config({**notes_cfg, "performer": cfg})
-    spec = performer_spec(cfg, settings)
+    spec = adapter.spec(cfg, settings)
     chosen = performer_recordings(shards)
     records = [{"composer": c, "ensemble": e} for _, _, c, e in chosen["train"]]
     vocabulary = condition_vocabulary(records, cfg)
@@ -130,14 +132,13 @@ def train_performer(
         return [
             version
             for r, i in zip(rows, condition_ids(rows))
-            for version in prepare(r[0], r[1], settings, spec.quantization_channels, i, shifts)
+            for version in adapter.prepare(r[0], r[1], settings, spec, i, shifts)
         ]
 
     shifts = transpositions(int(cfg["transpose"]))
     train_set, validation_set = load(chosen["train"], shifts), load(chosen["validation"])
-    model = build_wavenet(spec, len(vocabulary))
-    trainer = wavenet_trainer(model, spec, training.epochs * training.steps_per_epoch)
-    crop = spec.receptive_field - 1
+    model = adapter.build(spec, len(vocabulary))
+    trainer = adapter.trainer(model, spec, training.epochs * training.steps_per_epoch)
     conditioned = bool(vocabulary)
     judge = None
     passages = listening_passages(
@@ -147,31 +148,32 @@ def train_performer(
         import numpy as np
 
         judge = listening_test(
+            adapter,
             model,
             spec,
             settings,
             passages,
             np.array(condition_ids([row for _, row in passages])) if conditioned else None,
             float(cfg["checkpoint_seconds"]),
-            float(cfg["temperature"]),
+            {k: cfg[k] for k in ("temperature", "probability_floor", "guidance")},
             seed,
             listening,
         )
 
     def draw(recordings):
-        return lambda rng: window_batch(
-            recordings, settings, spec.batch_size, rng, crop, conditioned, spec.pitch_guide
-        )
+        return lambda rng: adapter.batch(recordings, settings, spec, rng, conditioned)
 
+    card = adapter.card(spec, settings, train_set)
     log.info(
-        "performer: %d training recordings (%.1f min), heard at %s semitones, %d validation, %s, "
-        "receptive field %d samples, %d parameters, device %s",
+        "performer: %s, %d training recordings (%.1f min), heard at %s semitones, %d validation, %s, "
+        "context %d samples, %d parameters, device %s",
+        adapter.name,
         len(chosen["train"]),
-        sum(len(r.codes) for r in train_set[:: len(shifts)]) / settings.sample_rate / 60,
+        sum(r.frames for r in train_set[:: len(shifts)]) * settings.frame_seconds / 60,
         list(shifts),
         len(validation_set),
         f"conditioned on {vocabulary}" if conditioned else "no global conditioning",
-        spec.receptive_field,
+        card["context_samples"],
         model.count_params(),
         device,
         extra=PROGRESS,
@@ -191,8 +193,7 @@ def train_performer(
         resumed,
         device,
         out,
-        architecture="performer",
-        model=spec.to_config(),
+        architecture=adapter.card_name,
         scheme={
             "window_samples": settings.window_frames * settings.frame_samples,
             "frame_samples": settings.frame_samples,
@@ -203,8 +204,7 @@ def train_performer(
         },
         sample_rate=settings.sample_rate,
         conditions=vocabulary,
-        context_samples=spec.receptive_field,
-        context_ms=1000.0 * spec.receptive_field / settings.sample_rate,
+        **card,
     )
 
 
