@@ -133,8 +133,11 @@ def test_each_performer_trains_and_plays_through_the_registry(tmp_path, architec
     manifest = labelled_recordings(tmp_path, [1, 2, 3, 4, 5])
     shards = {s: str(tmp_path / f"{s}.h5") for s in ("train", "validation", "test")}
     note_shards(manifest, "d", shards)
+    from sonata.config import note_model_settings
+
     notes_cfg = tiny_config()["notes"]
-    cfg = {**notes_cfg["performer"], "architecture": architecture, "checkpoint_passages": 1}
+    section = {**notes_cfg["performer"], "architecture": architecture, "checkpoint_passages": 1}
+    cfg = note_model_settings({"notes": {**notes_cfg, "performer": section}}, "performer")  # as the rule
     training = TrainingConfig(2, 3, 1, 2, 64, False, 2, 0)
     out = TrainingOutputs(*(str(tmp_path / n) for n in ("m.weights.h5", "m.json", "h.csv", "work")))
     listening = {"frame_seconds": 0.1, "fft_seconds": 0.128, "silence_threshold": 0.001}
@@ -144,7 +147,7 @@ def test_each_performer_trains_and_plays_through_the_registry(tmp_path, architec
     assert adapter.name == architecture and loaded == card
     settings = PerformerSettings.from_card(loaded, 0.01)
     notes = melody(1.0, 9)
-    sampling = {k: cfg[k] for k in ("temperature", "probability_floor", "guidance")}
+    sampling = {k: section[k] for k in ("temperature", "probability_floor", "guidance")}
     first, again = (
         adapter.perform(model, spec, settings, [notes], [1.0], np.array([0]), 3, sampling) for _ in range(2)
     )
@@ -156,3 +159,39 @@ def test_each_performer_trains_and_plays_through_the_registry(tmp_path, architec
             play(notes, 1.0, settings.sample_rate), settings.sample_rate, notes, 1024, 0.1
         )
         assert score_following(first[0], settings.sample_rate, notes, 1024, 0.1) > exact - 0.05
+
+
+def test_the_harmonic_performer_trained_with_xla_repeats_bit_for_bit_a_resumed_run_included(tmp_path):
+    """Identical inputs give identical weights on a CPU, XLA's fused kernels and a run resumed
+    from its checkpoint included (the fits in one process)."""
+    from models.training import SeededBatches, TrainingConfig, fit_resumable
+
+    rate = 4000
+    heard = tune(np.random.default_rng(2).integers(48, 72, 40))
+    sf.write(str(tmp_path / "a.wav"), play(heard, 10.0, rate), rate, subtype="PCM_16")
+    settings = PerformerSettings(rate, 0.01, 3, 50, level_db=-30.0, level_frames=10)
+    spec = harmonic_spec(settings, jit_compile=True, learning_rate_schedule="cosine")
+    recording = prepare_harmonic(str(tmp_path / "a.wav"), heard, settings)
+
+    def draw(rng):
+        return harmonic_batch(recording, settings, spec, rng)
+
+    def fit(work, epochs):
+        keras.utils.set_random_seed(3)
+        trainer = harmonic_trainer(build_harmonic(spec, 1), spec, total_steps=8)
+        assert trainer.jit_compile
+        config = TrainingConfig(epochs, 4, 1, 10, 64)
+        history, _, resumed = fit_resumable(
+            trainer, SeededBatches(draw, 1), SeededBatches(draw, 2), config, str(tmp_path / work)
+        )
+        return trainer.get_weights(), history, resumed
+
+    whole, history, _ = fit("whole", 2)
+    again, _, _ = fit("again", 2)
+    fit("resumed", 1)  # as if killed after the first epoch's checkpoint
+    resumed, resumed_history, was_resumed = fit("resumed", 2)
+    assert was_resumed and history["loss"].iloc[1] < history["loss"].iloc[0]
+    np.testing.assert_array_equal(resumed_history["val_loss"], history["val_loss"])
+    for a, b, c in zip(whole, again, resumed):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)

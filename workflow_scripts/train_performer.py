@@ -155,7 +155,7 @@ def train_performer(
             passages,
             np.array(condition_ids([row for _, row in passages])) if conditioned else None,
             float(cfg["checkpoint_seconds"]),
-            {k: cfg[k] for k in ("temperature", "probability_floor", "guidance")},
+            {"temperature": cfg["temperature"]},  # no floor, no guidance: those only shape performing
             seed,
             listening,
         )
