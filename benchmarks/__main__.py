@@ -221,11 +221,11 @@ def bench_generation() -> str:
 
 
 def performer_rows(config: dict) -> list[dict]:
-    """The notes route's performers (default sizes; the WaveNet at its preset's settings)
+    """The notes route's performers (each at its measured settings: benchmarks.performer_steps.with_performer)
     playing a piano roll, batch 1, 4 and 16."""
     import keras
 
-    from benchmarks.performer_steps import with_wavenet_performer
+    from benchmarks.performer_steps import with_performer
     from models.performer import PerformerSettings
     from models.performers import PERFORMERS
 
@@ -239,8 +239,7 @@ def performer_rows(config: dict) -> list[dict]:
     )
     rows = []
     for name, adapter in PERFORMERS.items():
-        own = with_wavenet_performer(config) if name == "wavenet" else config
-        cfg = {**own["notes"]["performer"], "architecture": name}
+        cfg = with_performer(config, name)["notes"]["performer"]
         settings = PerformerSettings.from_config({**config["notes"], "performer": cfg})
         spec = adapter.spec(cfg, settings)
         keras.utils.set_random_seed(0)

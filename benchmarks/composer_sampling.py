@@ -144,7 +144,7 @@ def play_and_measure(
     with tempfile.TemporaryDirectory() as scratch:
         for piece, sound in zip(made, sounds):
             # measured from a 16-bit wav at the output rate, as a run's metrics measure its pieces
-            # (the quantisation's floor fills the bands an 8 kHz performer leaves empty)
+            # (the quantisation's floor fills the bands a performer below 16 kHz leaves empty)
             name = f"{piece['dataset']}_t{piece['temperature']:g}_p{piece['top_p']:g}_{piece['piece']}.wav"
             path = Path(audio_dir or scratch) / name
             write_wav(path, interpolate(sound, rate // settings.sample_rate), rate)

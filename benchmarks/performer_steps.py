@@ -34,16 +34,28 @@ def read_config(path: str | Path = REPO / "config.yaml") -> dict:
     return validate_config(yaml.safe_load(Path(path).read_text()), str(path))
 
 
-def with_wavenet_performer(config: dict) -> dict:
-    """The config with the WaveNet as its performer: when `notes.performer` names another
-    architecture, presets/wavenet_performer.yaml's settings over it. The benchmarks that train
-    and time the performer step by step are the WaveNet's (the harmonic performer is measured
-    by the default run itself)."""
+def with_performer(config: dict, name: str) -> dict:
+    """The config with performer `name`: as it is when its `notes.performer` names it already,
+    else with that performer's measured settings (its preset, or config.yaml's defaults) over
+    the section."""
+    from models.performers import get_performer
+
     performer = config["notes"]["performer"]
-    if performer.get("architecture", "wavenet") == "wavenet":
+    if performer["architecture"] == name:
         return config
-    preset = yaml.safe_load((REPO / "presets" / "wavenet_performer.yaml").read_text())["notes"]["performer"]
-    return {**config, "notes": {**config["notes"], "performer": {**performer, **preset}}}
+    preset = get_performer(name).preset
+    source = yaml.safe_load((REPO / (preset or "config.yaml")).read_text())["notes"]["performer"]
+    return {
+        **config,
+        "notes": {**config["notes"], "performer": {**performer, **source, "architecture": name}},
+    }
+
+
+def with_wavenet_performer(config: dict) -> dict:
+    """The config with the WaveNet as its performer: the benchmarks that train and time the
+    performer step by step are the WaveNet's (the harmonic performer is measured by the default
+    run itself)."""
+    return with_performer(config, "wavenet")
 
 
 def pack(results: str, out: str, config: dict | None = None) -> None:

@@ -17,16 +17,16 @@ linearly from one frame to the next, so a piece is played in chunks without seam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 import pandas as pd
 from keras import layers, ops
 
-from sonata.audio import decimate, read_audio, speed_up
-from sonata.notes import KEYS, LOWEST, fold_pitch, transposed
+from sonata.notes import KEYS, LOWEST, note_frames, piano_roll
 
 if TYPE_CHECKING:
     from models.performer import PerformerSettings
@@ -87,33 +87,36 @@ class HarmonicSpec:
         return KEYS * self.harmonics
 
 
-def key_features(notes: pd.DataFrame, frames: int, frame_seconds: float, onset_frames: int):
+def key_features(
+    notes: pd.DataFrame, frames: int, frame_seconds: float, onset_frames: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Per frame and key what the key is doing: (frames, 88, KEY_FEATURES) float32 features
-    (held, struck in the last onset_frames frames, exp(-frames since struck / tau) for each
-    DECAY_FRAMES tau while held, exp(-frames since released / RELEASE_FRAMES) after) and the
+    (held and struck: the piano roll's two halves; exp(-frames since last struck / tau) for each
+    DECAY_FRAMES tau while held; exp(-frames since released / RELEASE_FRAMES) after) and the
     (frames, 88) mask of keys allowed to sound (held, or released under RELEASE_HORIZON ago).
-    A key struck again while it sounds starts over."""
+    A key struck again while it sounds (a unison, a repeated note) starts over."""
+    roll = piano_roll(notes, frames, frame_seconds, onset_frames)
+    held = roll[:, :KEYS] > 0
+    first, last, keys = note_frames(notes, frame_seconds)
+    now = np.arange(frames)[:, None]
+    since = now - _latest(np.maximum(first, 0), keys, frames)
+    ended = _latest(last, keys, frames)
+    released = ~held & (ended >= 0) & (now - ended < RELEASE_HORIZON)
     features = np.zeros((frames, KEYS, KEY_FEATURES), np.float32)
-    since = np.zeros((frames, KEYS))
-    after = np.full((frames, KEYS), np.inf)
-    first = np.floor(notes["onset"].to_numpy() / frame_seconds).astype(np.int64)
-    last = np.ceil(notes["offset"].to_numpy() / frame_seconds).astype(np.int64)
-    keys = np.array([fold_pitch(int(p)) - LOWEST for p in notes["pitch"].to_numpy()], dtype=np.int64)
-    for start, end, key in sorted(zip(first, np.maximum(last, first + 1), keys)):
-        if start >= frames:
-            continue
-        held = np.arange(max(0, start), min(end, frames))
-        since[held, key] = held - start
-        features[held, key, 0] = 1.0
-        features[max(0, start) : min(start + onset_frames, frames), key, 1] = 1.0
-        tail = np.arange(max(0, end), min(end + RELEASE_HORIZON, frames))
-        after[tail, key] = np.minimum(after[tail, key], tail - end)
-    held = features[..., 0] > 0
+    features[..., 0], features[..., 1] = held, roll[:, KEYS:]
     for i, tau in enumerate(DECAY_FRAMES):
         features[..., 2 + i] = np.where(held, np.exp(-since / tau), 0.0)
-    released = ~held & np.isfinite(after)
-    features[..., -1] = np.where(released, np.exp(-np.where(released, after, 0.0) / RELEASE_FRAMES), 0.0)
+    features[..., -1] = np.where(released, np.exp(-(now - ended) / RELEASE_FRAMES), 0.0)
     return features, (held | released).astype(np.float32)
+
+
+def _latest(marks: np.ndarray, keys: np.ndarray, frames: int) -> np.ndarray:
+    """(frames, 88): for each frame and key, the latest of that key's `marks` (frame indices)
+    at or before the frame; -1 before its first."""
+    grid = np.full((frames, KEYS), -1, np.int64)
+    inside = (marks >= 0) & (marks < frames)
+    grid[marks[inside], keys[inside]] = marks[inside]
+    return np.maximum.accumulate(grid, axis=0)
 
 
 def partial_frequencies(spec: HarmonicSpec) -> np.ndarray:
@@ -168,26 +171,29 @@ def prepare_harmonic(
     semitones: tuple[int, ...] = (0,),
 ) -> list[HarmonicRecording]:
     """A recording at the performer's rate, once per transposition in `semitones` (its audio
-    resampled, its notes moved with it; see models.performer.performed)."""
-    audio, rate = read_audio(wav)
-    if rate % settings.sample_rate:
-        raise ValueError(f"{wav}: {rate} Hz is not a multiple of the performer's {settings.sample_rate} Hz")
-    audio = decimate(audio, rate // settings.sample_rate)
+    resampled, its notes moved with it: models.performer.heard_at)."""
+    from models.performer import frame_power, heard_at, performer_audio
+
+    audio = performer_audio(wav, settings)
     versions = []
     for shift in semitones:
-        played, moved = audio, notes
-        if shift:
-            speed = 2.0 ** (shift / 12)
-            played, moved = speed_up(audio, speed), transposed(notes, shift, speed)
+        played, moved = heard_at(audio, notes, shift)
         frames = len(played) // settings.frame_samples
         features, active = key_features(moved, frames, settings.frame_seconds, settings.onset_frames)
-        framed = played[: frames * settings.frame_samples].astype(np.float64)
-        power = np.square(framed).reshape(frames, settings.frame_samples).mean(axis=1)
+        power = frame_power(played, frames, settings.frame_samples)
         versions.append(HarmonicRecording(played.astype(np.float32), features, active, condition, power))
     return versions
 
 
-def harmonic_inputs(spec: HarmonicSpec, features, active, levels, conditions, first_frames, rng):
+def harmonic_inputs(
+    spec: HarmonicSpec,
+    features: np.ndarray,
+    active: np.ndarray,
+    levels: np.ndarray,
+    conditions: list[int],
+    first_frames: list[int],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, ...]:
     """The network's inputs for frames (batch, F + 1, ...) that synthesize F frames of audio:
     the key features, mask, level channel, condition ids, the F frames' partial phases (each
     row from its first frame) and the noise bands."""
@@ -209,7 +215,7 @@ def harmonic_batch(
     settings: PerformerSettings,
     spec: HarmonicSpec,
     rng: np.random.Generator,
-):
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
     """Random frame-aligned windows of settings.window_frames frames: (inputs, their audio)."""
     from models.performer import frame_levels_db, level_feature
 
@@ -241,7 +247,8 @@ def build_harmonic(spec: HarmonicSpec, n_conditions: int) -> keras.Model:
     sines = keras.Input((None, spec.partials), name="phase_sin")
     cosines = keras.Input((None, spec.partials), name="phase_cos")
     bands = keras.Input((spec.noise_bands, None), name="noise_bands")
-    audio = HarmonicSynth(spec, max(1, n_conditions), name="synth")(
+    # float32 whatever the mixed-precision policy: phases, sines and the spectral loss need it
+    audio = HarmonicSynth(spec, max(1, n_conditions), name="synth", dtype="float32")(
         [features, active, level, condition, sines, cosines, bands]
     )
     return keras.Model([features, active, level, condition, sines, cosines, bands], audio, name="harmonic")
@@ -253,10 +260,13 @@ class HarmonicSynth(layers.Layer):
     def __init__(self, spec: HarmonicSpec, n_conditions: int, **kwargs):
         super().__init__(**kwargs)
         self.spec = spec
-        self.ensemble = layers.Embedding(n_conditions, 4, name="ensemble")
-        self.key = layers.Embedding(KEYS, 8, name="key")
-        self.hidden = [layers.Dense(spec.units, activation="relu", name=f"hidden_{i}") for i in range(2)]
-        self.controls = layers.Dense(1 + spec.harmonics + spec.noise_bands, name="controls")
+        policy = self.dtype_policy
+        self.ensemble = layers.Embedding(n_conditions, 4, name="ensemble", dtype=policy)
+        self.key = layers.Embedding(KEYS, 8, name="key", dtype=policy)
+        self.hidden = [
+            layers.Dense(spec.units, activation="relu", name=f"hidden_{i}", dtype=policy) for i in range(2)
+        ]
+        self.controls = layers.Dense(1 + spec.harmonics + spec.noise_bands, name="controls", dtype=policy)
         audible = partial_frequencies(spec) < 0.95 * spec.sample_rate / 2
         self.audible = audible.astype("float32")
         n = np.arange(spec.frame_samples)
@@ -311,12 +321,12 @@ class HarmonicSynth(layers.Layer):
         return (shapes[0][0], None)
 
 
-def exp_sigmoid(x):
+def exp_sigmoid(x: Any) -> Any:
     """DDSP's positive control: 2 sigmoid(x) ** ln 10, from 1e-7 to 2 (gradients at both ends)."""
     return 2.0 * ops.power(ops.sigmoid(x), float(np.log(10.0))) + 1e-7
 
 
-def spectral_loss(fft_sizes: tuple[int, ...]):
+def spectral_loss(fft_sizes: tuple[int, ...]) -> Callable[[Any, Any], Any]:
     """Multi-resolution spectral loss: per FFT size, the mean absolute difference of STFT
     magnitudes and of their logs (DDSP's), summed. Blind to phase, which a sum of sines
     cannot match sample for sample anyway."""
@@ -337,11 +347,12 @@ def spectral_loss(fft_sizes: tuple[int, ...]):
 def harmonic_trainer(model: keras.Model, spec: HarmonicSpec, total_steps: int = 0) -> keras.Model:
     """The model compiled for fitting: Adam on the spectral loss, with a cosine decay of the
     rate over total_steps when the schedule says so."""
-    rate = spec.learning_rate
-    if spec.learning_rate_schedule == "cosine" and total_steps > 0:
-        rate = keras.optimizers.schedules.CosineDecay(spec.learning_rate, total_steps)
+    from models.training import learning_rate
+
     model.compile(
-        optimizer=keras.optimizers.Adam(rate),
+        optimizer=keras.optimizers.Adam(
+            learning_rate(spec.learning_rate, spec.learning_rate_schedule, total_steps)
+        ),
         loss=spectral_loss(spec.fft_sizes),
         jit_compile=True if spec.jit_compile else "auto",
     )
@@ -360,8 +371,8 @@ def perform_harmonic(
     chunk_frames: int = CHUNK_FRAMES,
 ) -> list[np.ndarray]:
     """Audio at the performer's rate for each note table, chunk_frames frames at a time (the
-    chunks meet without seams); the noise of piece i, chunk c is drawn from
-    Generator([seed + i, c]), so a piece plays the same whatever else is played with it."""
+    chunks' sines meet without seams); the noise of piece i, chunk c is drawn from
+    Generator([seed + i, c])."""
     from models.performer import level_feature
 
     played = []
@@ -386,6 +397,6 @@ def perform_harmonic(
             )
             chunks.append(np.asarray(model(inputs, training=False))[0])
             if progress is not None:
-                progress((stop - first) * spec.frame_samples)
+                progress(min(stop * spec.frame_samples, samples) - first * spec.frame_samples)
         played.append(np.concatenate(chunks)[:samples].astype(np.float32))
     return played

@@ -1,4 +1,6 @@
-"""The performer: a WaveNet that plays given notes (local conditioning on a piano roll).
+"""The WaveNet performer: a WaveNet that plays given notes (local conditioning on a piano
+roll); and what every performer shares (models.performers): PerformerSettings, the level
+channel and the frames' levels.
 
 Each 10 ms frame of the roll (88 keys held + 88 keys struck) goes through a small conditioning
 network to a bias on every layer's gates, repeated over the frame's samples: the notes reach
@@ -111,10 +113,31 @@ class PerformedRecording:
     ) -> PerformedRecording:
         """A recording with its frames' power measured on the audio its codes decode to (the
         audio the performer learns to make, so the level it learns is the level it plays)."""
-        frames = len(roll)
-        audio = mulaw_decode(codes[: frames * frame_samples], quantization).astype(np.float64)
-        power = np.square(audio).reshape(frames, frame_samples).mean(axis=1)
-        return cls(codes.astype(np.int32), roll, condition, power)
+        audio = mulaw_decode(codes[: len(roll) * frame_samples], quantization)
+        return cls(codes.astype(np.int32), roll, condition, frame_power(audio, len(roll), frame_samples))
+
+
+def frame_power(audio: np.ndarray, frames: int, frame_samples: int) -> np.ndarray:
+    """float64 (frames,): the audio's mean square in each frame (what frame_levels_db reads)."""
+    framed = np.asarray(audio[: frames * frame_samples], np.float64)
+    return np.square(framed).reshape(frames, frame_samples).mean(axis=1)
+
+
+def performer_audio(wav: str, settings: PerformerSettings) -> np.ndarray:
+    """A recording read at the performer's rate."""
+    audio, rate = read_audio(wav)
+    if rate % settings.sample_rate:
+        raise ValueError(f"{wav}: {rate} Hz is not a multiple of the performer's {settings.sample_rate} Hz")
+    return decimate(audio, rate // settings.sample_rate)
+
+
+def heard_at(audio: np.ndarray, notes: pd.DataFrame, semitones: int) -> tuple[np.ndarray, pd.DataFrame]:
+    """The audio resampled to play 2 ** (semitones / 12) times as fast, its notes transposed
+    and their times shortened to match; as they are for 0."""
+    if not semitones:
+        return audio, notes
+    speed = 2.0 ** (semitones / 12)
+    return speed_up(audio, speed), transposed(notes, semitones, speed)
 
 
 def prepare(
@@ -127,10 +150,7 @@ def prepare(
 ) -> list[PerformedRecording]:
     """Read a recording at the performer's rate and line its notes up with its samples: one
     PerformedRecording per transposition in `semitones` (see performed)."""
-    audio, rate = read_audio(wav)
-    if rate % settings.sample_rate:
-        raise ValueError(f"{wav}: {rate} Hz is not a multiple of the performer's {settings.sample_rate} Hz")
-    audio = decimate(audio, rate // settings.sample_rate)
+    audio = performer_audio(wav, settings)
     return [performed(audio, notes, settings, quantization, condition, k) for k in semitones]
 
 
@@ -148,9 +168,7 @@ def performed(
     the performer's training over more keys: the held-out pitches the training notes hold least
     are the ones it plays worst (2026-12-04; the default run's transposition and its outcome:
     config.yaml, notes.performer.transpose)."""
-    if semitones:
-        speed = 2.0 ** (semitones / 12)
-        audio, notes = speed_up(audio, speed), transposed(notes, semitones, speed)
+    audio, notes = heard_at(audio, notes, semitones)
     frames = len(audio) // settings.frame_samples
     roll = piano_roll(notes, frames, settings.frame_seconds, settings.onset_frames)
     codes = mulaw_encode(audio, quantization)
@@ -162,13 +180,14 @@ def transpositions(limit: int) -> tuple[int, ...]:
     return (0,) + tuple(s * k for k in range(1, limit + 1) for s in (-1, 1))
 
 
-def frame_levels_db(recording: PerformedRecording, first: int, frames: int, span: int) -> np.ndarray:
+def frame_levels_db(recording, first: int, frames: int, span: int) -> np.ndarray:
     """RMS level in dBFS around each of `frames` frames from frame `first`: the mean power of the
     `span` frames centred on it, fewer at the recording's ends. A level this local tells the
     network how loud each note is, lone notes included; a level per training window left it free
-    to play thin textures quietly."""
+    to play thin textures quietly. recording: any performer's training recording with the
+    `power` of its frames (PerformedRecording.from_codes, HarmonicRecording)."""
     if recording.power is None:
-        raise ValueError("a level-conditioned performer trains on PerformedRecording.from_codes recordings")
+        raise ValueError("a level-conditioned performer trains on recordings with their frames' power")
     start = max(0, first - span // 2)  # the stretch of power the window's levels read
     stop = min(len(recording.power), first + frames - span // 2 + span)
     running = np.concatenate([[0.0], np.cumsum(recording.power[start:stop])])

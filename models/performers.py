@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 class Performer(Protocol):
     name: str  # the config's notes.performer.architecture
     card_name: str  # its model cards' architecture
+    preset: str | None  # the preset holding its measured settings (None: config.yaml's defaults)
+    own_keys: tuple[str, ...]  # the `notes.performer` keys only this performer reads
 
     def spec(self, cfg: dict, settings: PerformerSettings) -> Any:
         """The frozen spec of a validated `notes.performer` section."""
@@ -70,13 +72,28 @@ class Performer(Protocol):
         """Audio at the performer's rate for each note table (sampling: the `notes.performer`
         keys that shape playing, which a performer may ignore)."""
 
-    def card(self, spec: Any, settings: PerformerSettings, recordings: list) -> dict:
-        """Its model card's model, scheme extras and context."""
+    def card(self, spec: Any, settings: PerformerSettings) -> dict:
+        """Its model card's `model` (the spec as config) and the context one output sees."""
 
 
 class WaveNetPerformer:
     name = "wavenet"
     card_name = "performer"  # cards written before the registry say this too
+    preset = "presets/wavenet_performer.yaml"
+    own_keys = (
+        "layers_per_stack",
+        "stacks",
+        "kernel_size",
+        "residual_channels",
+        "skip_channels",
+        "quantization_channels",
+        "input_embedding",
+        "conditioning_channels",
+        "pitch_guide",
+        "temperature",  # its listening test samples at it
+        "probability_floor",
+        "guidance",
+    )
 
     def spec(self, cfg, settings):
         from models.performer import performer_spec
@@ -126,7 +143,7 @@ class WaveNetPerformer:
             float(sampling.get("guidance", 0.0)),
         )
 
-    def card(self, spec, settings, recordings):
+    def card(self, spec, settings):
         return {
             "model": spec.to_config(),
             "context_samples": spec.receptive_field,
@@ -137,6 +154,8 @@ class WaveNetPerformer:
 class HarmonicPerformer:
     name = "harmonic"
     card_name = "harmonic performer"
+    preset = None
+    own_keys = ("harmonic",)
 
     def spec(self, cfg, settings):
         from models.harmonic import HarmonicSpec
@@ -173,7 +192,7 @@ class HarmonicPerformer:
 
         return perform_harmonic(model, spec, settings, pieces, seconds, condition_ids, seed, progress)
 
-    def card(self, spec, settings, recordings):
+    def card(self, spec, settings):
         reach = settings.frame_samples  # a frame's controls reach the next frame's ramp
         return {
             "model": spec.to_config(),
@@ -191,6 +210,14 @@ def get_performer(name: str) -> Performer:
         return PERFORMERS[name]
     except KeyError:
         raise SonataError(f"unknown performer {name!r}; sonata knows {sorted(PERFORMERS)}") from None
+
+
+def training_settings(section: dict) -> dict:
+    """A `notes.performer` section as its performer's training reads it: without the keys
+    only the other performers read, so that changing those does not retrain it."""
+    chosen = get_performer(section["architecture"])
+    others = {key for p in PERFORMERS.values() if p is not chosen for key in p.own_keys}
+    return {k: v for k, v in section.items() if k not in others}
 
 
 def card_performer(card: ModelCard) -> Performer:

@@ -73,6 +73,17 @@ def configure_tensorflow(threads: int, mixed_precision: bool, gpus_requested: in
     return f"{where}, {policy}"
 
 
+def learning_rate(rate: float, schedule: str, total_steps: int):
+    """Adam's learning rate: constant, or with schedule "cosine" decaying to zero along a cosine
+    over total_steps (the optimizer's step count is checkpointed, so a resumed run goes on
+    along the same curve)."""
+    import keras
+
+    if schedule == "cosine" and total_steps > 0:
+        return keras.optimizers.schedules.CosineDecay(rate, total_steps)
+    return rate
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """The `training:` section: how long, how it is checked, where it runs."""

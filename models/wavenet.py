@@ -107,11 +107,12 @@ def wavenet_trainer(model: keras.Model, spec: WaveNetSpec, total_steps: int = 0)
     # float32 like the logits: under mixed_float16 a float16 crop would undo their float32 softmax
     crop = layers.Cropping1D((spec.receptive_field - 1, 0), name="full_context", dtype="float32")
     trainer = keras.Model(model.inputs, crop(model.output), name=f"{model.name}_trainer")
-    rate = spec.learning_rate
-    if spec.learning_rate_schedule == "cosine" and total_steps > 0:
-        rate = keras.optimizers.schedules.CosineDecay(spec.learning_rate, total_steps)
+    from models.training import learning_rate
+
     trainer.compile(
-        optimizer=keras.optimizers.Adam(rate),
+        optimizer=keras.optimizers.Adam(
+            learning_rate(spec.learning_rate, spec.learning_rate_schedule, total_steps)
+        ),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         jit_compile=True if spec.jit_compile else "auto",
     )

@@ -24,6 +24,7 @@ from sonata.catalog import (
     split_recordings,
 )
 from models.architectures import model_scheme, shard_trim, window_schemes
+from models.performers import training_settings as performer_training_settings
 from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE, SYNTHESIZED
 
 

@@ -49,8 +49,9 @@ rule train_performer:
         runtime=240,
         gpu=GPUS,
     params:
-        # the probability floor and guidance only shape performing: changing them must not retrain
-        performer=note_model_settings(config, "performer"),
+        # the probability floor and guidance only shape performing, and the other performers' own
+        # settings are not this one's: changing them must not retrain it
+        performer=performer_training_settings(note_model_settings(config, "performer")),
         notes={k: config["notes"][k] for k in ("frame_seconds", "onset_frames")},
         training=note_model_training(config, "performer"),
         listening={

@@ -192,6 +192,30 @@ def score_following(
     return float(np.mean(np.where(loud, cosine, 0.0)))
 
 
+def spectral_match(audio: np.ndarray, reference: np.ndarray, fft_sizes: tuple[int, ...]) -> float:
+    """How far a sound's spectrogram lies from a recording of the same music, frame by frame:
+    per FFT size (Hann frames, hop a quarter), the mean absolute difference of the STFT
+    magnitudes plus that of their logs, summed (DDSP's multi-resolution spectral loss, which the
+    harmonic performer trains on). Score following asks whether a performance plays its notes;
+    this asks whether it sounds like the recording of them. 0 for the recording itself."""
+    length = min(len(audio), len(reference))
+    total = 0.0
+    for size in fft_sizes:
+        heard, real = (_stft_magnitude(x[:length], size) for x in (audio, reference))
+        total += float(np.mean(np.abs(heard - real)))
+        total += float(np.mean(np.abs(np.log(heard + 1e-5) - np.log(real + 1e-5))))
+    return total
+
+
+def _stft_magnitude(audio: np.ndarray, size: int) -> np.ndarray:
+    """(frames, size // 2 + 1) STFT magnitudes: Hann frames every size // 4 samples, centred."""
+    padded = np.pad(np.asarray(audio, np.float64), (size // 2, size // 2))
+    hop = size // 4
+    starts = np.arange(0, len(padded) - size + 1, hop)
+    frames = padded[starts[:, None] + np.arange(size)[None, :]]
+    return np.abs(np.fft.rfft(frames * np.hanning(size), axis=1))
+
+
 def note_statistics(notes, reference=None, ngram: int = 8) -> dict:
     """What a listener of the score would notice: key, density, texture, range, repetition.
 

@@ -280,14 +280,20 @@ def fold_pitch(pitch: int) -> int:
     return pitch
 
 
+def note_frames(notes: pd.DataFrame, frame_seconds: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each note's first frame, the frame after its last, and its key (0-87): the framing every
+    performer's view of the notes shares."""
+    first = np.floor(notes["onset"].to_numpy() / frame_seconds).astype(np.int64)
+    last = np.ceil(notes["offset"].to_numpy() / frame_seconds).astype(np.int64)
+    keys = np.array([fold_pitch(int(p)) - LOWEST for p in notes["pitch"].to_numpy()], dtype=np.int64)
+    return first, last, keys
+
+
 def piano_roll(notes: pd.DataFrame, frames: int, frame_seconds: float, onset_frames: int) -> np.ndarray:
     """(frames, 2 * 88) float32: keys held during each frame, then keys struck in the last
     `onset_frames` frames (a repeated note shows as a new onset, not as one long hold)."""
     roll = np.zeros((frames, 2 * KEYS), dtype=np.float32)
-    first = np.floor(notes["onset"].to_numpy() / frame_seconds).astype(np.int64)
-    last = np.ceil(notes["offset"].to_numpy() / frame_seconds).astype(np.int64)
-    keys = np.array([fold_pitch(int(p)) - LOWEST for p in notes["pitch"].to_numpy()], dtype=np.int64)
-    for start, end, key in zip(first, last, keys):
+    for start, end, key in zip(*note_frames(notes, frame_seconds)):
         if start >= frames:
             continue
         roll[max(0, start) : min(end, frames), key] = 1.0

@@ -6,6 +6,7 @@ CFG = {
     "silence_threshold": 0.001,
     "frame_seconds": 0.1,
     "fft_size": 2048,
+    "passage_fft_sizes": [2048, 512, 128],
     "tonal_peak_db": 10,
     "tonal_floor_hz": 500,
     "tonal_band_db": 30,
@@ -146,3 +147,26 @@ def test_real_held_out_passages_are_real_not_generated(tmp_path):
     kinds = dict(zip(table["model"], table["kind"]))
     assert kinds[HELD_OUT] == "generated" and kinds[REAL_PASSAGE] == "real"
     assert kinds["noise"] == "baseline"
+    # the performed passage is measured against the real audio of its place, nothing else is
+    distance = dict(zip(table["model"], table["passage_distance"]))
+    assert distance[HELD_OUT] > 0 and np.isnan(distance[REAL_PASSAGE]) and np.isnan(distance["noise"])
+
+
+def test_passage_distance_says_how_near_a_performance_sounds_to_the_recording_of_its_notes():
+    """The recording itself is 0; the same notes in another timbre are nearer than other notes
+    in the recording's timbre, and those nearer than noise at the recording's level."""
+    from sonata.analysis import spectral_match
+    from tests.test_note_analysis import melody, play
+
+    sizes = (2048, 512, 128)
+    notes = melody(4.0, 0)
+    recording = play(notes, 4.0, RATE)
+    t = np.arange(len(recording)) / RATE
+    plain = np.zeros_like(t)  # the same notes, fundamentals only, a little louder
+    for note in notes.itertuples():
+        live = (t >= note.onset) & (t < note.offset)
+        plain[live] += 0.12 * np.sin(2 * np.pi * 440.0 * 2 ** ((note.pitch - 69) / 12) * t[live])
+    other = play(melody(4.0, 5), 4.0, RATE)
+    noise = np.random.default_rng(0).standard_normal(len(recording)) * recording.std()
+    distances = [spectral_match(x, recording, sizes) for x in (recording, plain, other, noise)]
+    assert distances[0] == 0.0 and distances[1] < distances[2] < distances[3], distances

@@ -56,6 +56,14 @@ def test_key_features_say_what_each_key_does_and_when_it_may_sound():
     # a key may sound while held and for RELEASE_HORIZON frames after, then falls silent
     assert active[:, c].sum() == 60 + RELEASE_HORIZON and active[59 + RELEASE_HORIZON, c] == 1.0
     assert active[15 + RELEASE_HORIZON, e] == 0.0 and active[:, :c].sum() == 0.0
+    # a unison: a key struck again inside a longer note counts from the later strike, also
+    # after the shorter note has ended
+    unison = pd.DataFrame(
+        [(0.0, 1.0, 60, 41), (0.3, 0.4, 60, 42)], columns=["onset", "offset", "pitch", "program"]
+    )
+    features, active = key_features(unison, 150, 0.01, 3)
+    assert features[50, c, 2] == pytest.approx(np.exp(-20 / DECAY_FRAMES[0]))
+    assert features[50, c, -1] == 0.0 and active[50, c] == 1.0  # still held by the long note
 
 
 def test_the_harmonic_performer_plays_its_keys_partials_and_silence_after_their_release():
@@ -133,11 +141,12 @@ def test_each_performer_trains_and_plays_through_the_registry(tmp_path, architec
     manifest = labelled_recordings(tmp_path, [1, 2, 3, 4, 5])
     shards = {s: str(tmp_path / f"{s}.h5") for s in ("train", "validation", "test")}
     note_shards(manifest, "d", shards)
+    from models.performers import training_settings
     from sonata.config import note_model_settings
 
     notes_cfg = tiny_config()["notes"]
     section = {**notes_cfg["performer"], "architecture": architecture, "checkpoint_passages": 1}
-    cfg = note_model_settings({"notes": {**notes_cfg, "performer": section}}, "performer")  # as the rule
+    cfg = training_settings(note_model_settings({"notes": {**notes_cfg, "performer": section}}, "performer"))
     training = TrainingConfig(2, 3, 1, 2, 64, False, 2, 0)
     out = TrainingOutputs(*(str(tmp_path / n) for n in ("m.weights.h5", "m.json", "h.csv", "work")))
     listening = {"frame_seconds": 0.1, "fft_seconds": 0.128, "silence_threshold": 0.001}

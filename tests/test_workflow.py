@@ -57,6 +57,7 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     held_out = index[index["model"] == "performer (held-out notes)"]
     assert sorted(held_out["passage"]) == sorted(list(range(1, passages + 1)) * len(cfg["datasets"]))
     assert held_out["score_following"].nunique() == len(held_out)  # each passage scored on its own
+    assert (held_out["passage_distance"] > 0).all()  # each beside the real audio of its place
     real = index[index["model"] == "real (held-out passage)"]
     assert sorted(zip(held_out["prime_id"], held_out["prime_start_sample"])) == sorted(
         zip(real["prime_id"], real["prime_start_sample"])
@@ -238,6 +239,11 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
             "samples",
         }, key
         cfg["notes"]["performer"][key] = setting
+    # the WaveNet performer's own network is not the harmonic performer's: nothing reruns
+    cfg["notes"]["performer"]["residual_channels"] += 1
+    write_config(tmp_path, cfg)
+    assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == set()
+    cfg["notes"]["performer"]["residual_channels"] -= 1
     # likewise the composer's sampling settings: the notes are composed again, not learned again
     sampling = {k: cfg["notes"]["composer"][k] for k in ("temperature", "top_p", "keep_ensemble")}
     cfg["notes"]["composer"].update(

@@ -5,10 +5,17 @@ import logging
 import numpy as np
 import pandas as pd
 
-from sonata.analysis import describe, note_statistics, power_spectrum, random_notes_like, score_following
+from sonata.analysis import (
+    describe,
+    note_statistics,
+    power_spectrum,
+    random_notes_like,
+    score_following,
+    spectral_match,
+)
 from sonata.audio import atomic_path, read_audio
 from sonata.notes import read_labels
-from sonata.records import COMPOSED, REAL_PASSAGE, SYNTHESIZED
+from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE, SYNTHESIZED
 from sonata.shards import read_notes_shard
 
 log = logging.getLogger("sonata.metrics")
@@ -39,13 +46,20 @@ def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed:
     reference = power_spectrum(reference_audio, fft_size)
     reference_rms = float(np.sqrt(np.mean(reference_audio**2)))
     rng = np.random.default_rng(seed)
+    real_passages = {p.get("passage"): p["file"] for p in pieces if p["model"] == REAL_PASSAGE}
     rows = []
     for piece in pieces:
         audio, piece_rate = read_audio(piece["file"])
         assert piece_rate == rate, f"{piece['file']} has {piece_rate} Hz, reference {rate} Hz"
         kind = {REAL_PASSAGE: "real", SYNTHESIZED: "synthesized"}.get(piece["model"], "generated")
         notes = read_labels(piece["notes"]) if piece.get("notes") else None
-        rows.append({**piece, "kind": kind, **sound_measures(audio, rate, reference, metrics_cfg, notes)})
+        measured = sound_measures(audio, rate, reference, metrics_cfg, notes)
+        if piece["model"] == HELD_OUT and piece.get("passage") in real_passages:
+            real = read_audio(real_passages[piece["passage"]])[0]
+            measured["passage_distance"] = spectral_match(
+                audio, real, tuple(metrics_cfg["passage_fft_sizes"])
+            )
+        rows.append({**piece, "kind": kind, **measured})
     for seconds in sorted({p["seconds"] for p in pieces}):
         n = int(round(seconds * rate))
         baselines = {

@@ -155,7 +155,8 @@ def train_performer(
             passages,
             np.array(condition_ids([row for _, row in passages])) if conditioned else None,
             float(cfg["checkpoint_seconds"]),
-            {"temperature": cfg["temperature"]},  # no floor, no guidance: those only shape performing
+            # the WaveNet's temperature; no floor, no guidance: those only shape performing
+            {key: cfg[key] for key in ("temperature",) if key in cfg},
             seed,
             listening,
         )
@@ -163,7 +164,7 @@ def train_performer(
     def draw(recordings):
         return lambda rng: adapter.batch(recordings, settings, spec, rng, conditioned)
 
-    card = adapter.card(spec, settings, train_set)
+    card = adapter.card(spec, settings)
     log.info(
         "performer: %s, %d training recordings (%.1f min), heard at %s semitones, %d validation, %s, "
         "context %d samples, %d parameters, device %s",
