@@ -83,21 +83,11 @@ GPUS = config["training"]["gpus"]
 # (sonata/scheduling.py): a resource, not a param, since sharing the cores changes no result
 BACKGROUND_NICENESS = config["scheduling"]["background_niceness"]
 BACKGROUND_THREADS = config["scheduling"]["background_threads"]
-# the longest window anything trains on, in samples at audio.sample_rate: a shorter recording
-# (a truncated file) is refused when its dataset is selected
-_PERFORMER = config["notes"]["performer"]
-MIN_SAMPLES = max(
-    [s.length for s in SCHEMES.values()]
-    + [
-        round(
-            (
-                _PERFORMER["window_frames"] * config["notes"]["frame_seconds"]
-                + 1 / _PERFORMER["sample_rate"]
-            )
-            * config["audio"]["sample_rate"]
-        )
-    ]
-)
+# the longest window the raw-audio models train on, in samples at audio.sample_rate: a shorter
+# recording (a truncated file) is refused when its dataset is selected. The performer checks its
+# own windows when it trains, so that changing performers re-selects no dataset (and retrains
+# no composer or baseline)
+MIN_SAMPLES = max(s.length for s in SCHEMES.values())
 
 
 wildcard_constraints:

@@ -204,3 +204,25 @@ def test_the_harmonic_performer_trained_with_xla_repeats_bit_for_bit_a_resumed_r
     for a, b, c in zip(whole, again, resumed):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
+
+
+def test_a_recording_shorter_than_the_performers_window_stops_training_by_name(tmp_path):
+    from models.training import TrainingConfig, TrainingOutputs
+    from sonata import SonataError
+    from tests.conftest import tiny_config
+    from tests.test_notes_route import labelled_recordings
+    from workflow_scripts.make_note_shards import note_shards
+    from workflow_scripts.train_performer import train_performer
+
+    manifest = labelled_recordings(tmp_path, [1, 2, 3, 4])  # 6 s each
+    shards = {s: str(tmp_path / f"{s}.h5") for s in ("train", "validation", "test")}
+    note_shards(manifest, "d", shards)
+    notes_cfg = tiny_config()["notes"]
+    cfg = {**notes_cfg["performer"], "window_frames": 700}  # 7 s
+    out = TrainingOutputs(*(str(tmp_path / n) for n in ("m.weights.h5", "m.json", "h.csv", "work")))
+    with pytest.raises(
+        SonataError, match=r"1.wav.*shorter than the performer's training window.*window_frames"
+    ):
+        train_performer(
+            cfg, notes_cfg, TrainingConfig(1, 1, 1, 1, 64), {k: [v] for k, v in shards.items()}, 0, out, {}
+        )

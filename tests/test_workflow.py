@@ -239,6 +239,16 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
             "samples",
         }, key
         cfg["notes"]["performer"][key] = setting
+    # the performer's windows are its own: no dataset is selected again, no composer retrained
+    cfg["notes"]["performer"]["window_frames"] += 1
+    write_config(tmp_path, cfg)
+    assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == {
+        "train_performer",
+        "perform_notes",
+        "compute_metrics",
+        "samples",
+    }
+    cfg["notes"]["performer"]["window_frames"] -= 1
     # the WaveNet performer's own network is not the harmonic performer's: nothing reruns
     cfg["notes"]["performer"]["residual_channels"] += 1
     write_config(tmp_path, cfg)

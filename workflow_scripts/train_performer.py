@@ -97,6 +97,22 @@ def listening_test(
     return judge
 
 
+def refuse_short(chosen: dict[str, list[tuple]], recordings: dict[str, list], settings) -> None:
+    """A recording shorter than one training window (a truncated file) stops training, named."""
+    short = [
+        row[0]
+        for split, rows in chosen.items()
+        for row, recording in zip(rows, recordings[split])
+        if recording.frames <= settings.window_frames + 1
+    ]
+    if short:
+        raise SonataError(
+            f"recording(s) {short} are shorter than the performer's training window "
+            f"({settings.window_frames} frames of {settings.frame_seconds:g} s): replace the truncated "
+            "files, or lower notes.performer.window_frames"
+        )
+
+
 def train_performer(
     cfg: dict,
     notes_cfg: dict,
@@ -137,6 +153,7 @@ def train_performer(
 
     shifts = transpositions(int(cfg["transpose"]))
     train_set, validation_set = load(chosen["train"], shifts), load(chosen["validation"])
+    refuse_short(chosen, {"train": train_set[:: len(shifts)], "validation": validation_set}, settings)
     model = adapter.build(spec, len(vocabulary))
     trainer = adapter.trainer(model, spec, training.epochs * training.steps_per_epoch)
     conditioned = bool(vocabulary)
