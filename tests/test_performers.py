@@ -174,6 +174,7 @@ def test_the_harmonic_performer_trained_with_xla_repeats_bit_for_bit_a_resumed_r
     """Identical inputs give identical weights on a CPU, XLA's fused kernels and a run resumed
     from its checkpoint included (the fits in one process)."""
     from models.training import SeededBatches, TrainingConfig, fit_resumable
+    from tests.test_training import assert_repeats_bit_for_bit
 
     rate = 4000
     heard = tune(np.random.default_rng(2).integers(48, 72, 40))
@@ -195,15 +196,7 @@ def test_the_harmonic_performer_trained_with_xla_repeats_bit_for_bit_a_resumed_r
         )
         return trainer.get_weights(), history, resumed
 
-    whole, history, _ = fit("whole", 2)
-    again, _, _ = fit("again", 2)
-    fit("resumed", 1)  # as if killed after the first epoch's checkpoint
-    resumed, resumed_history, was_resumed = fit("resumed", 2)
-    assert was_resumed and history["loss"].iloc[1] < history["loss"].iloc[0]
-    np.testing.assert_array_equal(resumed_history["val_loss"], history["val_loss"])
-    for a, b, c in zip(whole, again, resumed):
-        np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(a, c)
+    assert_repeats_bit_for_bit(fit)
 
 
 def test_a_recording_shorter_than_the_performers_window_stops_training_by_name(tmp_path):
