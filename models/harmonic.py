@@ -18,7 +18,7 @@ linearly from one frame to the next, so a piece is played in chunks without seam
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import keras
@@ -48,7 +48,6 @@ class HarmonicSpec:
     noise_bands: int  # log-spaced bands of filtered noise, 40 Hz to Nyquist
     units: int  # width of the per-key network
     fft_sizes: tuple[int, ...]  # resolutions of the spectral loss
-    onset_frames: int
     learning_rate: float
     learning_rate_schedule: str
     batch_size: int
@@ -65,7 +64,6 @@ class HarmonicSpec:
             int(own["noise_bands"]),
             int(own["units"]),
             tuple(int(s) for s in own["fft_sizes"]),
-            settings.onset_frames,
             float(cfg["learning_rate"]),
             str(cfg["learning_rate_schedule"]),
             int(cfg["batch_size"]),
@@ -78,8 +76,12 @@ class HarmonicSpec:
 
     @classmethod
     def from_card_model(cls, model: dict) -> HarmonicSpec:
+        """The spec a card records (keys it no longer has, such as the roll's onset_frames, which
+        the card's scheme holds, are left out)."""
+        known = {f.name for f in fields(cls)}
         return cls(
-            **{**model, "fft_sizes": tuple(model["fft_sizes"]), "condition_on": tuple(model["condition_on"])}
+            **{k: v for k, v in model.items() if k in known}
+            | {"fft_sizes": tuple(model["fft_sizes"]), "condition_on": tuple(model["condition_on"])}
         )
 
     @property
