@@ -52,9 +52,9 @@ def music_like(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
 def bench_data(tmp: Path) -> str:
     from pydub import AudioSegment
 
+    from sonata.convert import convert
+    from sonata.windowing import write_shard
     from sonata.windows import WindowScheme, frame
-    from workflow_scripts.convert_audio import convert
-    from workflow_scripts.make_shards import write_shard
 
     rate, seconds = 16000, 300.0
     wav = tmp / "long.wav"
@@ -161,9 +161,10 @@ def bench_data(tmp: Path) -> str:
 def bench_generation() -> str:
     import keras
 
-    from models.architectures import model_spec
-    from models.wavenet import IncrementalWaveNet, WaveNetWeights, build_wavenet, input_values
-    from tests.conftest import repo_config
+    from models.nets.wavenet.network import build_wavenet, input_values
+    from models.nets.wavenet.sampler import IncrementalWaveNet, WaveNetWeights
+    from models.raw_audio import model_spec
+    from tests.support import repo_config
 
     cfg = model_spec(repo_config()["models"]["wavenet"])
     keras.utils.set_random_seed(0)
@@ -226,8 +227,8 @@ def performer_rows(config: dict) -> list[dict]:
     import keras
 
     from benchmarks.performer_steps import with_performer
-    from models.performer import PerformerSettings
-    from models.performers import PERFORMERS
+    from models.notes.performers import PERFORMERS
+    from models.notes.performers.settings import PerformerSettings
 
     notes = pd.DataFrame(
         {
@@ -240,7 +241,7 @@ def performer_rows(config: dict) -> list[dict]:
     rows = []
     for name, adapter in PERFORMERS.items():
         cfg = with_performer(config, name)["notes"]["performer"]
-        settings = PerformerSettings.from_config({**config["notes"], "performer": cfg})
+        settings = PerformerSettings.from_sections(config["notes"], cfg)
         spec = adapter.spec(cfg, settings)
         keras.utils.set_random_seed(0)
         model = adapter.build(spec, 2)
@@ -272,11 +273,11 @@ def performer_rows(config: dict) -> list[dict]:
 
 
 def bench_training(tmp: Path) -> str:
-    from models.architectures import model_scheme, model_spec, window_schemes
-    from models.training import TrainingConfig
-    from tests.conftest import repo_config
-    from workflow_scripts.make_shards import write_shard
-    from workflow_scripts.train_model import TrainingData, TrainingOutputs, train
+    from models.raw_audio import model_scheme, model_spec, window_schemes
+    from models.raw_audio.training import TrainingData, train
+    from models.training import TrainingConfig, TrainingOutputs
+    from sonata.windowing import write_shard
+    from tests.support import repo_config
 
     cfg = repo_config()
     rate = 16000

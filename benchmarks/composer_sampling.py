@@ -52,16 +52,13 @@ def compose_pieces(
     """Every (temperature, top_p) setting's `pieces` compositions for one dataset: their notes
     and the primer recording's composer and ensemble (what the performer is told). The composer
     is the run's, or the one saved in `folder` (model.json, model.weights.h5)."""
-    from models.composer import ComposerSampler, load_composer
-    from sonata.notes import NoteVocabulary
-    from sonata.records import ModelCard
+    from models.notes.composers import load_sampler
+    from models.notes.composing import compose_piece
     from sonata.shards import read_notes_shard
-    from workflow_scripts.compose_notes import compose_piece
 
     folder = folder or f"{results}/notes/{dataset}/composer"
-    vocabulary = NoteVocabulary(step=float(config["notes"]["frame_seconds"]))
-    card = ModelCard.from_json(f"{folder}/model.json")
-    sampler = ComposerSampler(load_composer(card, f"{folder}/model.weights.h5"), vocabulary)
+    frame_seconds = float(config["notes"]["frame_seconds"])
+    sampler = load_sampler(f"{folder}/model.json", f"{folder}/model.weights.h5", frame_seconds)
     header, tables = read_notes_shard(f"{results}/shards/{dataset}/notes/test.h5")
     made = []
     for temperature, top_p in settings:
@@ -92,8 +89,8 @@ def held_out_of(
     run's note metrics take them, and the power spectrum of the held-out audio."""
     from sonata.analysis import power_spectrum
     from sonata.audio import read_audio
+    from sonata.metrics import end_to_end
     from sonata.shards import read_notes_shard
-    from workflow_scripts.compute_metrics import end_to_end
 
     held_out = {}
     for dataset in datasets:
@@ -115,10 +112,10 @@ def play_and_measure(
     its dataset's held_out (held_out_of). With audio_dir, each piece's wav and label CSV are
     kept there (<dataset>_t<T>_p<P>_<k>.wav/.csv)."""
     from models.conditioning import known_condition_ids
-    from models.performer import PerformerSettings
-    from models.performers import load_performer
+    from models.notes.performers import load_performer
+    from models.notes.performers.settings import PerformerSettings
     from sonata.audio import interpolate, read_audio, write_wav
-    from sonata.notes import labels_table
+    from sonata.labels import labels_table
 
     folder = f"{results}/notes/performer"
     model, spec, card, adapter = load_performer(f"{folder}/model.json", f"{folder}/model.weights.h5")
@@ -171,7 +168,7 @@ def measure(
     """One performed piece's row: its setting, the measures of its sound (as compute_metrics
     measures a run's pieces), its notes' statistics."""
     from sonata.analysis import note_statistics
-    from workflow_scripts.compute_metrics import sound_measures
+    from sonata.metrics import sound_measures
 
     measured = sound_measures(audio, rate, reference, metrics, piece["notes"])
     return {
@@ -186,7 +183,7 @@ def baselines(
 ) -> pd.DataFrame:
     """The note statistics' yardsticks per dataset (held_out_of), as a run's note metrics hold them."""
     from sonata.analysis import note_statistics
-    from workflow_scripts.compute_metrics import note_yardsticks
+    from sonata.metrics import note_yardsticks
 
     rows = []
     for dataset, (notes_held_out, _) in held_out.items():
@@ -233,7 +230,7 @@ def run_parser(doc: str) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from benchmarks.performer_steps import read_config
+    from sonata.config import read_config
 
     parser = run_parser(__doc__)
     parser.add_argument(

@@ -36,7 +36,7 @@ from benchmarks.composer_sampling import MEASURES, NOTE_MEASURES  # noqa: E402
 if TYPE_CHECKING:
     import keras
 
-    from sonata.notes import NoteVocabulary
+    from models.notes.tokens import NoteVocabulary
 
 KINDS = {1: "shift", 2: "note", 3: "duration", 4: "program"}
 LOSSES = ["loss"] + [f"loss_{k}" for k in KINDS.values()]
@@ -99,7 +99,7 @@ def kind_losses(
 ) -> dict[str, float]:
     """Mean cross-entropy (nats) of a composer's teacher-forced next-token
     predictions over the targets, in all and per kind of the token to be predicted."""
-    from models.composer import teacher_forcing
+    from models.nets.note_seq2seq import teacher_forcing
 
     past, future = int(model.inputs[0].shape[1]), int(model.inputs[1].shape[1])
     windows = np.stack([targets.sequences[k][start - past : start + future] for k, start in targets.starts])
@@ -132,16 +132,17 @@ def train_and_score(
     import keras
 
     from benchmarks.composer_sampling import compose_pieces
-    from models.composer import load_composer
+    from models.nets.note_seq2seq import load_composer
+    from models.notes.composers import COMPOSERS
+    from models.notes.tokens import NoteVocabulary
     from models.training import TrainingConfig, TrainingOutputs
-    from sonata.config import note_model_settings, note_model_training
-    from sonata.notes import NoteVocabulary
+    from sonata.config import note_model_training
     from sonata.records import ModelCard
-    from workflow_scripts.train_composer import train_composer
 
     shards = f"{results}/shards/{dataset}/notes"
-    card = train_composer(
-        note_model_settings(config, "composer"),
+    section = config["notes"]["composer"]
+    card = COMPOSERS.named(section["architecture"]).train(
+        COMPOSERS.training_settings(section),
         float(config["notes"]["frame_seconds"]),
         TrainingConfig.from_config(note_model_training(config, "composer")),
         f"{shards}/train.h5",
@@ -173,10 +174,10 @@ def main(argv: list[str] | None = None) -> None:
         run_parser,
         summary,
     )
-    from benchmarks.performer_steps import read_config
+    from models.notes.composers.seq2seq import token_sequences
+    from models.notes.tokens import NoteVocabulary
     from sonata.analysis import note_statistics
-    from sonata.notes import NoteVocabulary
-    from workflow_scripts.train_composer import token_sequences
+    from sonata.config import read_config
 
     parser = run_parser(__doc__)
     parser.add_argument(

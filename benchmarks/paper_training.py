@@ -20,8 +20,9 @@ import numpy as np
 import yaml
 
 if TYPE_CHECKING:
-    from models.architectures.wavenet import WaveNetSpec
-    from models.performer import PerformedRecording, PerformerSettings
+    from models.nets.wavenet.spec import WaveNetSpec
+    from models.notes.performers.settings import PerformerSettings
+    from models.notes.performers.wavenet import PerformedRecording
 
 REPO = Path(__file__).resolve().parents[1]
 POLICIES_GPU = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -37,7 +38,7 @@ def paper_config() -> dict:
 
 
 def _raw_audio_model(config: dict, name: str, rng: np.random.Generator):
-    from models.architectures import get_architecture, window_schemes
+    from models.raw_audio import get_architecture, window_schemes
     from sonata.shards import ShardHeader
 
     cfg = config["models"][name]
@@ -70,8 +71,8 @@ def _raw_audio_model(config: dict, name: str, rng: np.random.Generator):
 
 
 def _composer(config: dict, rng: np.random.Generator):
-    from models.composer import compiled_composer, composer_batch
-    from sonata.notes import NoteVocabulary
+    from models.nets.note_seq2seq import compiled_composer, composer_batch
+    from models.notes.tokens import NoteVocabulary
 
     cfg = config["notes"]["composer"]
     vocabulary = NoteVocabulary(step=config["notes"]["frame_seconds"])
@@ -91,8 +92,8 @@ def random_recording(
     """A PerformedRecording of `frames` frames: random mu-law codes under a random roll with
     `density` of its keys down, for work whose cost or checks do not depend on what is played
     (step timings, determinism)."""
-    from models.performer import PerformedRecording
-    from sonata.notes import KEYS
+    from models.notes.keyboard import KEYS
+    from models.notes.performers.wavenet import PerformedRecording
 
     return PerformedRecording.from_codes(
         rng.integers(0, spec.quantization_channels, frames * settings.frame_samples),
@@ -107,22 +108,25 @@ def _performer(config: dict, rng: np.random.Generator):
     """The WaveNet performer (benchmarks.performer_steps.with_wavenet_performer) fed as
     train_performer feeds it: frame-aligned windows of a recording."""
     from benchmarks.performer_steps import with_wavenet_performer
-    from models.performer import PerformerSettings, performer_spec, window_batch
-    from models.wavenet import build_wavenet, wavenet_trainer
+    from models.notes.performers import PERFORMERS
+    from models.notes.performers.settings import PerformerSettings
 
     config = with_wavenet_performer(config)
+    section = config["notes"]["performer"]
+    adapter = PERFORMERS.named(section["architecture"])
     settings = PerformerSettings.from_config(config["notes"])
-    spec = performer_spec(config["notes"]["performer"], settings)
-    trainer = wavenet_trainer(build_wavenet(spec, 2), spec)
+    spec = adapter.spec(PERFORMERS.training_settings(section), settings)
+    trainer = adapter.trainer(adapter.build(spec, 2), spec, 0)
     recording = random_recording(settings, spec, 4 * settings.window_frames, rng)
-    batch = config["notes"]["performer"]["batch_size"]
-    x, y = window_batch(
-        [recording], settings, batch, rng, spec.receptive_field - 1, conditioned=True, guided=spec.pitch_guide
-    )
+    x, y = adapter.batch([recording], settings, spec, rng, True)
     return trainer, x, y, y.size
 
 
-NOTE_MODELS: dict[str, Callable] = {"composer": _composer, "performer": _performer}
+# the notes route's two parts: how to build one for timing, and what it predicts per step
+NOTE_MODELS: dict[str, tuple[Callable, str]] = {
+    "composer": (_composer, "tokens"),
+    "performer": (_performer, "samples"),
+}
 
 
 def model_names(config: dict) -> list[str]:
@@ -132,13 +136,13 @@ def model_names(config: dict) -> list[str]:
 
 def predicted_unit(name: str) -> str:
     """What a model predicts per step: the composer tokens, every other model audio samples."""
-    return "tokens" if name == "composer" else "samples"
+    return NOTE_MODELS[name][1] if name in NOTE_MODELS else "samples"
 
 
 def build_for_steps(config: dict, name: str, rng: np.random.Generator):
     """(compiled model, inputs, targets, predicted values per step) for one model."""
     if name in NOTE_MODELS:
-        return NOTE_MODELS[name](config, rng)
+        return NOTE_MODELS[name][0](config, rng)
     return _raw_audio_model(config, name, rng)
 
 
@@ -189,11 +193,12 @@ def step_rows(
     config: dict | None = None,
     names: list[str] | None = None,
     report: Callable[[dict], None] = lambda row: None,
+    policies: tuple[str, ...] | None = None,
 ) -> list[dict]:
     """Median seconds per training step of each model (all of the config's, or `names`) under
     each policy, float32 first (the ratio's baseline); each row also goes to `report` as soon as
-    it is measured. Mixed precision is timed only on a GPU, where it pays; on TensorFlow the
-    process is set up as training sets it up (threads, allocator)."""
+    it is measured. By default mixed precision is timed only on a GPU, where it pays; on
+    TensorFlow the process is set up as training sets it up (threads, allocator)."""
     import keras
 
     if keras.backend.backend() == "tensorflow":
@@ -201,7 +206,7 @@ def step_rows(
 
         configure_tensorflow(os.cpu_count() or 1, False)
     config = config or paper_config()
-    policies = POLICIES_GPU if on_gpu() else ("float32",)
+    policies = policies or (POLICIES_GPU if on_gpu() else ("float32",))
     rows = []
     try:
         for name in names or model_names(config):
@@ -243,8 +248,8 @@ def xla_step_rows(
     means XLA on a GPU and none on a CPU."""
     import keras
 
-    from benchmarks.performer_steps import read_config
     from models.training import configure_tensorflow
+    from sonata.config import read_config
 
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError(

@@ -24,21 +24,16 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from sonata.config import read_config
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def read_config(path: str | Path = REPO / "config.yaml") -> dict:
-    """A whole workflow config (config.yaml by default), validated."""
-    from sonata.config import validate_config
-
-    return validate_config(yaml.safe_load(Path(path).read_text()), str(path))
 
 
 def with_performer(config: dict, name: str) -> dict:
     """The config with performer `name`: as it is when its `notes.performer` names it already,
     else with that performer's measured settings (its preset, or config.yaml's defaults) over
     the section."""
-    from models.performers import get_performer
+    from models.notes.performers import get_performer
 
     performer = config["notes"]["performer"]
     if performer["architecture"] == name:
@@ -62,9 +57,10 @@ def pack(results: str, out: str, config: dict | None = None) -> None:
     """Everything `run` needs, the config included, from the results folder of a finished run
     of that config (config.yaml's by default; its performer the WaveNet: with_wavenet_performer)."""
     from models.conditioning import condition_vocabulary, known_condition_ids
-    from models.performer import PerformerSettings, prepare
-    from workflow_scripts.perform_notes import held_out_passages
-    from workflow_scripts.train_performer import listening_passages, performer_recordings
+    from models.notes.performers.settings import PerformerSettings
+    from models.notes.performers.training import listening_passages, performer_recordings
+    from models.notes.performers.wavenet import prepare
+    from sonata.passages import held_out_passages
 
     config = with_wavenet_performer(config or read_config())
     notes_cfg, cfg = config["notes"], config["notes"]["performer"]
@@ -139,24 +135,23 @@ def run(
     same training, so the comparison carries no seed's chance)."""
     import keras
 
-    from models.performer import (
+    from models.nets.wavenet.network import build_wavenet, wavenet_trainer
+    from models.notes.performers.settings import PerformerSettings, transpositions
+    from models.notes.performers.wavenet import (
         PerformedRecording,
-        PerformerSettings,
         perform,
         performed,
         performer_spec,
-        transpositions,
         window_batch,
     )
+    from models.notes.rolls import piano_roll
     from models.training import SeededBatches
-    from models.wavenet import build_wavenet, wavenet_trainer
     from sonata import SonataError
     from sonata.analysis import score_following, tonal_fraction
     from sonata.audio import interpolate
     from sonata.batching import length_offset
     from sonata.config import validate_config
     from sonata.mulaw import mulaw_decode
-    from sonata.notes import piano_roll
 
     with gzip.open(pack_path, "rb") as f:
         data = pickle.load(f)
@@ -184,7 +179,7 @@ def run(
         raise SystemExit(str(error)) from None
     seed = config["seed"] if seed is None else seed
     keras.utils.set_random_seed(seed)
-    settings = PerformerSettings.from_config({**notes_cfg, "performer": cfg})
+    settings = PerformerSettings.from_sections(notes_cfg, cfg)
     spec = performer_spec(cfg, settings)
 
     def recording(codes, notes, condition):

@@ -12,7 +12,6 @@ from sonata import SonataError
 from sonata.config import (
     apply_user_sections,
     config_source,
-    note_model_settings,
     note_model_training,
     validate_config,
 )
@@ -23,8 +22,9 @@ from sonata.catalog import (
     select_recordings,
     split_recordings,
 )
-from models.architectures import model_scheme, shard_trim, window_schemes
-from models.performers import training_settings as performer_training_settings
+from models.raw_audio import model_scheme, shard_trim, window_schemes
+from models.notes.composers import COMPOSERS
+from models.notes.performers import PERFORMERS
 from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE, SYNTHESIZED
 
 

@@ -49,9 +49,8 @@ rule train_performer:
         runtime=240,
         gpu=GPUS,
     params:
-        # the probability floor and guidance only shape performing, and the other performers' own
-        # settings are not this one's: changing them must not retrain it
-        performer=performer_training_settings(note_model_settings(config, "performer")),
+        # the keys that only shape playing, and the other performers' own keys, retrain nothing
+        performer=PERFORMERS.training_settings(config["notes"]["performer"]),
         notes={k: config["notes"][k] for k in ("frame_seconds", "onset_frames")},
         training=note_model_training(config, "performer"),
         listening={
@@ -86,8 +85,8 @@ rule train_composer:
         runtime=120,
         gpu=GPUS,
     params:
-        # sampling settings only shape composing: changing them must not retrain
-        composer=note_model_settings(config, "composer"),
+        # the keys that only shape composing retrain nothing
+        composer=COMPOSERS.training_settings(config["notes"]["composer"]),
         frame_seconds=config["notes"]["frame_seconds"],
         training=note_model_training(config, "composer"),
         seed=config["seed"],
@@ -120,7 +119,7 @@ rule compose_notes:
         runtime=30,
     params:
         durations=config["generation"]["durations"],
-        composer=config["notes"]["composer"],
+        sampling=COMPOSERS.sampling_settings(config["notes"]["composer"]),
         frame_seconds=config["notes"]["frame_seconds"],
         seed=config["seed"],
     script:
@@ -163,9 +162,7 @@ rule perform_notes:
         frame_seconds=config["notes"]["frame_seconds"],
         held_out_seconds=config["notes"]["held_out_seconds"],
         held_out_passages=config["notes"]["held_out_passages"],
-        temperature=config["notes"]["performer"]["temperature"],
-        probability_floor=config["notes"]["performer"]["probability_floor"],
-        guidance=config["notes"]["performer"]["guidance"],
+        sampling=PERFORMERS.sampling_settings(config["notes"]["performer"]),
         sample_rate=config["audio"]["sample_rate"],
         seed=config["seed"],
     script:

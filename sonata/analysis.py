@@ -175,7 +175,7 @@ def score_following(
     labels 10 s off 0.25-0.32, white noise 0.38-0.44; a silent frame under notes scores 0.
     NaN when no note sounds.
     """
-    from sonata.notes import pitch_classes_at
+    from sonata.labels import pitch_classes_at
 
     times = np.arange(0.0, len(audio) / rate, frame_seconds) + frame_seconds / 2
     times = times[times < len(audio) / rate]

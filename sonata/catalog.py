@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sonata import SonataError
+from sonata.labels import read_labels
 
 METADATA_COLUMNS = [
     "id",
@@ -26,15 +27,6 @@ METADATA_COLUMNS = [
     "transcriber",
     "catalog_name",
     "seconds",
-]
-LABEL_COLUMNS = [
-    "start_time",
-    "end_time",
-    "instrument",
-    "note",
-    "start_beat",
-    "end_beat",
-    "note_value",
 ]
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg")
 EMBEDDED_ROOT = "results/corpus"
@@ -160,8 +152,6 @@ def _audio_files(root: Path) -> dict[int, Path]:
 def _label_instruments(path: Path) -> tuple[int, ...]:
     if not path.is_file():
         return ()
-    from sonata.notes import read_labels  # notes builds on the catalog's label columns
-
     return tuple(sorted(int(i) for i in read_labels(str(path))["program"].unique()))
 
 

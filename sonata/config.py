@@ -9,7 +9,8 @@ import yaml
 
 from sonata import SonataError
 
-SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "schemas" / "config.schema.yaml"
 
 
 RESERVED_NAME = "notes"  # no model or window scheme may take it
@@ -75,19 +76,6 @@ def merged_config(base: dict, over: dict) -> dict:
     return config
 
 
-# keys of a notes-route model's section that only shape its use (composing, playing)
-USE_ONLY = {
-    "composer": ("temperature", "top_p", "keep_ensemble"),
-    "performer": ("probability_floor", "guidance"),
-}
-
-
-def note_model_settings(config: dict, model: str) -> dict:
-    """A notes-route model's section (`composer` or `performer`) as its training reads it:
-    without the keys that only shape its use, so that changing those does not retrain it."""
-    return {k: v for k, v in config["notes"][model].items() if k not in USE_ONLY[model]}
-
-
 def note_model_training(config: dict, model: str) -> dict:
     """The `training:` section as a notes-route model (`composer` or `performer`) trains under
     it: its own epochs, steps and validation steps, and never stopped early (its checkpoint
@@ -107,3 +95,13 @@ def config_source(section: str, configfiles: list) -> str:
         if section in (yaml.safe_load(Path(path).read_text()) or {}):
             return path
     return "config.yaml"
+
+
+def repo_config() -> dict:
+    """config.yaml as shipped, not validated (tests and benchmarks change it, then validate)."""
+    return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def read_config(path: str | Path = REPO / "config.yaml") -> dict:
+    """A whole workflow config (config.yaml by default), validated."""
+    return validate_config(yaml.safe_load(Path(path).read_text()), str(path))

@@ -111,14 +111,14 @@ class GenerationRecord(JsonRecord):
     """Every piece one model made in one job, and the speed it made them at."""
 
     architecture: str
-    temperature: float
+    temperature: float | None  # None: its generator samples nothing (the harmonic performer)
     batch: int
     wall_seconds: float
     samples_per_second: float
     real_time_factor: float
     pieces: list[GeneratedPiece] = field(default_factory=list)
-    probability_floor: float = 0.0  # see IncrementalWaveNet.sample
-    guidance: float = 0.0  # see IncrementalWaveNet: the notes' pull on every draw
+    probability_floor: float | None = 0.0  # see IncrementalWaveNet.sample
+    guidance: float | None = 0.0  # see IncrementalWaveNet: the notes' pull on every draw
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> GenerationRecord:

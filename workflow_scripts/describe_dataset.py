@@ -3,7 +3,7 @@
 import pandas as pd
 
 from sonata.audio import atomic_path
-from sonata.notes import NOTE_COLUMNS, read_labels
+from sonata.labels import NOTE_COLUMNS, read_labels
 
 SPLITS = ["train", "validation", "test"]
 NOTE_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]

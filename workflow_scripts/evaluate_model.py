@@ -26,8 +26,8 @@ def sample_windows(path: str, max_windows: int, seed: int, labels: np.ndarray | 
 
 def evaluate(card_path: str, weights_path: str, test_path: str, max_windows: int, seed: int) -> pd.DataFrame:
     """The model's scores and trivial predictors' on the same held-out windows."""
-    from models.architectures import load_trained
     from models.conditioning import condition_labels
+    from models.raw_audio import load_trained
 
     model, card, adapter = load_trained(card_path, weights_path)
     header = read_header(test_path)

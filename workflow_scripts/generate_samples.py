@@ -109,8 +109,8 @@ def run(
     seed: int,
     record_out: str,
 ) -> GenerationRecord:
-    from models.architectures import load_trained
     from models.conditioning import condition_ids
+    from models.raw_audio import load_trained
 
     model, card, adapter = load_trained(card_path, weights_path)
     rate = card.sample_rate

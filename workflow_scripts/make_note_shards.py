@@ -5,7 +5,7 @@ import logging
 import pandas as pd
 
 from sonata import SonataError
-from sonata.notes import read_labels
+from sonata.labels import read_labels
 from sonata.shards import NotesHeader, write_notes_shard
 
 log = logging.getLogger("sonata.notes")

@@ -6,168 +6,24 @@ import shutil
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from sonata.analysis import rms_curve
 from sonata.audio import read_audio, read_segment, write_wav
-from sonata.notes import read_labels
-from sonata.records import UNSAMPLED, GenerationRecord, piece_label
+from sonata.labels import read_labels
+from sonata.plots import plot_minutes, plot_musicality, plot_notes_piece, plot_piece, plot_rms, plot_training
+from sonata.records import (
+    COMPOSED,
+    HELD_OUT,
+    REAL_PASSAGE,
+    SYNTHESIZED,
+    UNSAMPLED,
+    GenerationRecord,
+    ModelCard,
+    piece_label,
+)
 
 log = logging.getLogger("sonata.report")
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_piece(audio: np.ndarray, rate: int, title: str, path: Path) -> None:
-    """Waveform above a log-power spectrogram."""
-    plt = _pyplot()
-    fig, (wave, spec) = plt.subplots(2, 1, figsize=(9, 4.5), sharex=True)
-    t = np.arange(len(audio)) / rate
-    wave.plot(t, audio, linewidth=0.3, color="#1f4e79")
-    wave.set_ylim(-1, 1)
-    wave.set_ylabel("amplitude")
-    wave.set_title(title)
-    # one colour scale for every plot, so that quiet output looks quiet
-    spec.specgram(audio + 1e-9, NFFT=1024, Fs=rate, noverlap=512, cmap="magma", vmin=-120, vmax=-30)
-    spec.set_ylabel("Hz")
-    spec.set_xlabel("seconds")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-
-
-def plot_notes_piece(audio: np.ndarray, rate: int, notes: pd.DataFrame, title: str, path: Path) -> None:
-    """The notes a piece plays (a piano roll, one colour per instrument) above its spectrogram,
-    on one time axis: where the two line up, the sound follows its score."""
-    plt = _pyplot()
-    fig, (roll, spec) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
-    for program, part in notes.groupby("program"):
-        roll.hlines(part["pitch"], part["onset"], part["offset"], linewidth=2.5, label=f"GM {program}")
-    roll.set_ylabel("MIDI pitch")
-    roll.set_title(title)
-    if len(notes):
-        roll.legend(loc="upper right", fontsize=7)
-    spec.specgram(audio + 1e-9, NFFT=1024, Fs=rate, noverlap=512, cmap="magma", vmin=-120, vmax=-30)
-    spec.set_ylim(0, min(rate / 2, 4000))
-    spec.set_ylabel("Hz")
-    spec.set_xlabel("seconds")
-    spec.set_xlim(0, len(audio) / rate)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-
-
-def plot_training(histories: dict[str, pd.DataFrame], title: str, path: Path) -> None:
-    plt = _pyplot()
-    from matplotlib.ticker import MaxNLocator
-
-    fig, axes = plt.subplots(1, len(histories), figsize=(4.5 * len(histories), 3.2), squeeze=False)
-    for ax, (model, history) in zip(axes[0], histories.items()):
-        ax.plot(history["epoch"] + 1, history["loss"], "o-", label="train")
-        if "val_loss" in history:
-            ax.plot(history["epoch"] + 1, history["val_loss"], "s--", label="validation")
-        ax.set_title(f"{title}: {model}")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        ax.legend(loc="upper left")
-        if "val_score" in history:  # how well validation notes were played after each epoch
-            score = ax.twinx()
-            score.plot(
-                history["epoch"] + 1, history["val_score"], "^:", color="tab:green", label="plays its notes"
-            )
-            best = history["val_score"].idxmax()
-            score.plot(
-                history["epoch"][best] + 1, history["val_score"][best], "*", color="tab:green", markersize=12
-            )
-            score.set_ylabel("score following (kept: star)")
-            score.set_ylim(0, 1)
-            score.legend(loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-
-
-def plot_rms(curves: dict[str, np.ndarray], frame_seconds: float, title: str, path: Path) -> None:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(11, 3.2))
-    colours = plt.get_cmap("tab20").colors  # more curves than the default cycle's 10 colours
-    for (name, curve), colour in zip(curves.items(), colours * 2):
-        ax.plot(
-            np.arange(len(curve)) * frame_seconds,
-            20 * np.log10(curve + 1e-6),
-            label=name,
-            linewidth=0.8,
-            color=colour,
-        )
-    ax.set_xlabel("seconds")
-    ax.set_ylabel("RMS (dBFS)")
-    ax.set_ylim(-80, 0)
-    ax.set_title(title)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside, not over, the curves
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-
-
-MUSICALITY = {
-    "sounding": "sounding (1 - silent fraction)",
-    "tonal_fraction": "notes (tonal fraction)",
-    "chroma_change": "movement (chroma change)",
-}
-
-
-def plot_musicality(metrics: pd.DataFrame, title: str, path: Path) -> None:
-    """Does it sound, does it hold notes, does it move: pieces beside silence, noise and real audio."""
-    plt = _pyplot()
-    passages = metrics["passage"] if "passage" in metrics else [0] * len(metrics)
-    rows = metrics.assign(
-        sounding=1.0 - metrics["silent_fraction"],
-        label=[piece_label(m, s, n) for m, s, n in zip(metrics["model"], metrics["seconds"], passages)],
-    ).iloc[::-1]
-    colours = ["#1f4e79" if kind == "generated" else "#bbbbbb" for kind in rows["kind"]]
-    fig, axes = plt.subplots(1, 3, figsize=(10, 0.3 * len(rows) + 1.2), sharey=True)
-    for ax, (column, name) in zip(axes, MUSICALITY.items()):
-        ax.barh(rows["label"], rows[column].fillna(0.0), color=colours)
-        for position, value in enumerate(rows[column]):
-            if np.isnan(value):
-                ax.text(0.02, position, "n/a (too short)", va="center", fontsize=7, color="#888888")
-        ax.set_title(name, fontsize=9)
-        ax.set_xlim(0, 1)
-        ax.tick_params(labelsize=7)
-    fig.suptitle(f"{title} (blue: generated; grey: real audio, synthesized notes, baselines)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-
-
-def plot_minutes(minutes: pd.DataFrame, title: str, path: Path) -> None:
-    """Minutes of audio per split, stacked by composer and ensemble: what the models heard."""
-    plt = _pyplot()
-    table = minutes.assign(source=minutes["composer"] + ", " + minutes["ensemble"]).pivot_table(
-        index="split", columns="source", values="minutes", aggfunc="sum", observed=False
-    )
-    table = table.reindex(["train", "validation", "test"]).fillna(0.0)
-    fig, ax = plt.subplots(figsize=(9, 0.5 * len(table) + 1.4))
-    left = np.zeros(len(table))
-    for source in table.columns:
-        ax.barh(table.index, table[source], left=left, label=source)
-        left += table[source].to_numpy()
-    ax.invert_yaxis()
-    ax.set_xlabel("minutes of audio")
-    ax.set_title(title)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
 
 
 def corpus_context(dataset: str, minutes: pd.DataFrame, notes: pd.DataFrame, plots: Path) -> dict:
@@ -197,6 +53,87 @@ def render_page(context: dict) -> str:
     return environment.from_string(template).render(**context)
 
 
+# Where the page shows each of the notes route's pieces; every other piece is a raw-audio baseline
+COMPOSED_PIECES = (COMPOSED, SYNTHESIZED)
+HELD_OUT_PIECES = (HELD_OUT, REAL_PASSAGE)
+NOTES_ROUTE = COMPOSED_PIECES + HELD_OUT_PIECES
+
+# A model card's architecture in words; a card this table does not know is named as it names itself
+MODEL_KINDS = {
+    "composer": "the study's Seq2Seq, an LSTM encoder and decoder, on note tokens",
+    "harmonic performer": "a learned harmonic-plus-noise synthesizer, DDSP-like: one small network "
+    "shapes every key's sines and filtered noise from what the notes do",
+    "performer": "a WaveNet conditioned on the notes' piano roll, sampled one mu-law code at a time",
+}
+
+
+def describe_card(card: ModelCard) -> str:
+    """A trained model's size and training, from its card, as the summary quotes it."""
+    return f'model card "{card.architecture}": {card.parameters:,} parameters, {card.epochs_run} epochs'
+
+
+def describe_route(
+    pieces: list[dict], performer: ModelCard | None, composers: dict[str, ModelCard]
+) -> dict[str, str]:
+    """What composed the notes, what played them and what else is heard, read from the model
+    cards and generation records, so that the page's summary names the models this run used."""
+    kinds = sorted({MODEL_KINDS.get(card.architecture, card.architecture) for card in composers.values()})
+    baselines: dict[str, str] = {}
+    synthesizers: set[str] = set()
+    for piece in pieces:
+        if piece["model"] == SYNTHESIZED:
+            synthesizers.add(piece["architecture"])
+        elif piece["model"] not in NOTES_ROUTE:
+            baselines.setdefault(piece["model"], piece["architecture"])
+    return {
+        "composer": " / ".join(kinds) or "a composer (no model card found)",
+        "composer_cards": "; ".join(f"{name}: {describe_card(card)}" for name, card in composers.items()),
+        "performer": (
+            MODEL_KINDS.get(performer.architecture, performer.architecture)
+            if performer
+            else "a performer (no model card found)"
+        ),
+        "performer_card": describe_card(performer) if performer else "",
+        "synthesizer": ", ".join(sorted(synthesizers)),
+        "baselines": ", ".join(
+            name if name == architecture else f"{name} ({architecture})"
+            for name, architecture in baselines.items()
+        ),
+    }
+
+
+def part_of(piece: dict) -> str:
+    """The section of the page a piece belongs in: composed, held_out or baselines."""
+    if piece["model"] in COMPOSED_PIECES:
+        return "composed"
+    return "held_out" if piece["model"] in HELD_OUT_PIECES else "baselines"
+
+
+def piece_order(piece: dict) -> tuple:
+    """Composed pieces by length, each performed then as written; each held-out passage's
+    performance, then its real audio, passage after passage; baselines as the records list them."""
+    passage = piece.get("passage", 0) or 0
+    return (
+        passage,
+        piece["seconds"] if piece["model"] in COMPOSED_PIECES else 0,
+        piece["model"] in UNSAMPLED,
+    )
+
+
+def metrics_part(metrics: pd.DataFrame, models: pd.Series) -> pd.DataFrame:
+    """The rows of `metrics` whose model `models` selects, beside the yardsticks (silence, noise,
+    real validation audio) of the same lengths."""
+    chosen = metrics[models & (metrics["kind"] != "baseline")]
+    yardsticks = metrics[(metrics["kind"] == "baseline") & metrics["seconds"].isin(chosen["seconds"])]
+    return pd.concat([chosen, yardsticks])
+
+
+def _part_table(frame: pd.DataFrame) -> str:
+    """A part's metric table without the columns no row of it fills (the notes-only measures of
+    the raw-audio pieces)."""
+    return _table(frame.drop(columns=["file", "dataset"], errors="ignore").dropna(axis=1, how="all"))
+
+
 def build_report(
     out: Path,
     pieces: list[dict],
@@ -208,7 +145,11 @@ def build_report(
     references: dict[str, dict] | None = None,
     corpus: dict[str, tuple[pd.DataFrame, pd.DataFrame]] | None = None,
     note_metrics: pd.DataFrame | None = None,
+    performer: ModelCard | None = None,
+    composers: dict[str, ModelCard] | None = None,
 ) -> Path:
+    """Draw every plot and write report.html: per dataset the composed pieces, the held-out
+    comparisons, the study's raw-audio baselines, then the data and training."""
     plots = out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     sections = []
@@ -222,20 +163,27 @@ def build_report(
             "corpus": corpus_context(dataset, *held, plots) if held else None,
             "training_plot": f"{dataset}_training.png",
             "reference": None,
-            "pieces": [],
+            "composed": [],
+            "held_out": [],
+            "baselines": [],
         }
         plot_training(histories[dataset], dataset, plots / section["training_plot"])
-        curves = {}
+        own_pieces = sorted((p for p in pieces if p["dataset"] == dataset), key=piece_order)
+        has_baselines = any(part_of(p) == "baselines" for p in own_pieces)
+        curves: dict[str, dict] = {"notes": {}, "baselines": {}}
         reference = (references or {}).get(dataset)
-        if reference:
+        if reference:  # the real audio the first piece's primer comes from: the baselines' primers
             audio, rate = read_audio(out / reference["file"])
             png = plots / f"{dataset}_held_out_reference.png"
             plot_piece(audio, rate, f"{dataset} / real held-out audio", png)
-            curves["real held-out audio"] = rms_curve(audio, int(frame_seconds * rate))
-            section["reference"] = {**reference, "seconds": f"{len(audio) / rate:g}", "plot": png.name}
-        own_pieces = [p for p in pieces if p["dataset"] == dataset]
-        # each held-out passage's performance, then its real audio, passage after passage
-        own_pieces.sort(key=lambda p: p.get("passage", 0) or 0)
+            shown_with = "baselines" if has_baselines else "notes"
+            curves[shown_with]["real held-out audio"] = rms_curve(audio, int(frame_seconds * rate))
+            section["reference"] = {
+                **reference,
+                "seconds": f"{len(audio) / rate:g}",
+                "plot": png.name,
+                "with_baselines": has_baselines,
+            }
         for piece in own_pieces:
             audio, rate = read_audio(out / piece["file"])
             png = plots / (piece["file"].replace("/", "_").replace(".wav", ".png"))
@@ -245,9 +193,12 @@ def build_report(
                 plot_notes_piece(audio, rate, read_labels(out / piece["notes"]), title, png)
             else:
                 plot_piece(audio, rate, title, png)
+            part = part_of(piece)
             if piece.get("passage", 0) <= 1:  # one held-out passage and its real one: enough to compare
-                curves[label] = rms_curve(audio, int(frame_seconds * rate))
-            section["pieces"].append(
+                curves["baselines" if part == "baselines" else "notes"][label] = rms_curve(
+                    audio, int(frame_seconds * rate)
+                )
+            section[part].append(
                 {
                     **piece,
                     "label": label,
@@ -256,19 +207,34 @@ def build_report(
                     "plot": png.name,
                 }
             )
-        section["rms_plot"] = f"{dataset}_rms.png"
-        plot_rms(curves, frame_seconds, f"{dataset}: loudness over time", plots / section["rms_plot"])
         own_metrics = metrics[metrics["dataset"] == dataset]
-        section["musicality_plot"] = f"{dataset}_musicality.png"
-        plot_musicality(own_metrics, dataset, plots / section["musicality_plot"])
-        section["metrics"] = _table(own_metrics.drop(columns=["file", "dataset"], errors="ignore"))
+        notes_route = own_metrics["model"].isin(NOTES_ROUTE)
+        for name, rows, title in (
+            ("notes", metrics_part(own_metrics, notes_route), "the notes route"),
+            ("baselines", metrics_part(own_metrics, ~notes_route), "the raw-audio baselines"),
+        ):
+            section.update({f"{name}_{key}": None for key in ("rms_plot", "musicality_plot", "metrics")})
+            if curves[name]:
+                section[f"{name}_rms_plot"] = f"{dataset}_{name}_rms.png"
+                plot_rms(
+                    curves[name],
+                    frame_seconds,
+                    f"{dataset}, {title}: loudness over time",
+                    plots / section[f"{name}_rms_plot"],
+                )
+            if (rows["kind"] != "baseline").any():
+                section[f"{name}_musicality_plot"] = f"{dataset}_{name}_musicality.png"
+                plot_musicality(rows, f"{dataset}, {title}", plots / section[f"{name}_musicality_plot"])
+                section[f"{name}_metrics"] = _part_table(rows)
         section["evaluation"] = _table(evaluation[evaluation["dataset"] == dataset].drop(columns=["dataset"]))
+        section["note_metrics"] = None
         if note_metrics is not None:
             own = note_metrics[note_metrics["dataset"] == dataset].drop(columns=["dataset"])
             section["note_metrics"] = _table(own)
         sections.append(section)
     page = out / "report.html"
-    page.write_text(render_page({"datasets": sections}))
+    summary = describe_route(pieces, performer, composers or {})
+    page.write_text(render_page({"summary": summary, "datasets": sections}))
     return page
 
 
@@ -356,9 +322,32 @@ def collect(
     corpus = {
         Path(m).parts[-2]: (pd.read_csv(m), pd.read_csv(n)) for m, n in zip(inputs.minutes, inputs.notes)
     }
+    # the model cards beside the histories (the same jobs write both): what composed and what played
+    performer = read_card(getattr(inputs, "performer_card", None) or inputs.performer_history)
+    composers = {Path(path).parts[-3]: read_card(path) for path in inputs.composer_histories}
     return build_report(
-        out, pieces, metrics, evaluation, histories, datasets, frame_seconds, references, corpus, note_metrics
+        out,
+        pieces,
+        metrics,
+        evaluation,
+        histories,
+        datasets,
+        frame_seconds,
+        references,
+        corpus,
+        note_metrics,
+        performer,
+        {dataset: card for dataset, card in composers.items() if card is not None},
     )
+
+
+def read_card(path: str | Path) -> ModelCard | None:
+    """The model card at `path`, or beside the history.csv at `path`; None where there is none
+    (the summary then says that it cannot name the model rather than guess)."""
+    card = Path(path)
+    if card.suffix != ".json":
+        card = card.with_name("model.json")
+    return ModelCard.from_json(card) if card.is_file() else None
 
 
 def write_references(out: Path, pieces: list[dict], manifests: list[str], seconds: float) -> dict[str, dict]:

@@ -7,34 +7,16 @@ import os
 import time
 
 import numba
-import pandas as pd
 from tqdm import tqdm
 
 from models.conditioning import known_condition_ids
 from sonata.audio import atomic_path, interpolate, read_segment, write_wav
+from sonata.labels import labels_table, read_labels
 from sonata.logs import current_job, terminal
-from sonata.notes import excerpt, labels_table, read_labels, spread_passages
+from sonata.passages import held_out_passages
 from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE, GeneratedPiece, GenerationRecord
-from sonata.shards import read_notes_shard
 
 log = logging.getLogger("sonata.perform")
-
-
-def held_out_passages(test_path: str, seconds: float, count: int) -> list[tuple[dict, pd.DataFrame]]:
-    """`count` passages of the test recordings' notes, `seconds` long and shifted to 0: the
-    recordings in turn, each one's passages spread through it (see spread_passages)."""
-    header, tables = read_notes_shard(test_path)
-    chosen = []
-    for k, start in spread_passages(tables, count, seconds):
-        where = {
-            "id": header.source_ids[k],
-            "wav": header.wavs[k],
-            "start": start,
-            "composer": header.composers[k],
-            "ensemble": header.ensembles[k],
-        }
-        chosen.append((where, excerpt(tables[k], start, seconds)))
-    return chosen
 
 
 def perform_all(
@@ -45,16 +27,14 @@ def perform_all(
     frame_seconds: float,
     held_out_seconds: float,
     held_out_count: int,
-    temperature: float,
-    probability_floor: float,
-    guidance: float,
+    sampling: dict,
     output_rate: int,
     seed: int,
     out_dir: str,
     record_out: str,
 ) -> GenerationRecord:
-    from models.performer import PerformerSettings
-    from models.performers import load_performer
+    from models.notes.performers import load_performer
+    from models.notes.performers.settings import PerformerSettings
 
     model, spec, card, adapter = load_performer(card_path, weights_path)
     settings = PerformerSettings.from_card(card, frame_seconds)
@@ -86,7 +66,7 @@ def perform_all(
         seconds,
         ids,
         seed,
-        {"temperature": temperature, "probability_floor": probability_floor, "guidance": guidance},
+        sampling,
         bar.update,
     )
     wall = time.time() - started
@@ -135,9 +115,10 @@ def perform_all(
         )
     record = GenerationRecord(
         architecture="composer + performer",
-        temperature=float(temperature),
-        probability_floor=float(probability_floor),
-        guidance=float(guidance),
+        # what its performer reads of notes.performer's sampling keys; None where it reads none
+        temperature=sampling.get("temperature"),
+        probability_floor=sampling.get("probability_floor"),
+        guidance=sampling.get("guidance"),
         batch=max(seconds.count(s) for s in seconds),  # pieces of one length play together
         wall_seconds=round(wall, 2),
         samples_per_second=round(made / wall, 1),
@@ -166,9 +147,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
         float(snakemake.params.frame_seconds),
         float(snakemake.params.held_out_seconds),
         int(snakemake.params.held_out_passages),
-        float(snakemake.params.temperature),
-        float(snakemake.params.probability_floor),
-        float(snakemake.params.guidance),
+        dict(snakemake.params.sampling),
         int(snakemake.params.sample_rate),
         int(snakemake.params.seed),
         os.path.dirname(snakemake.output.info),

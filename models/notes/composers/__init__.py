@@ -1,0 +1,64 @@
+"""The registry of composers (the shape every registry shares: models.registry): every question
+about how a composer learns and writes goes to its adapter, chosen by
+`notes.composer.architecture` (and, for a trained one, by its model card).
+
+* `seq2seq` (models.notes.composers.seq2seq): the report's LSTM encoder-decoder on note
+  tokens, the baseline composer.
+
+A composer trains on a dataset's notes shards and gives a sampler that continues a primer's
+tokens (`past`, `vocabulary`, `compose`); what every composer shares after that (choosing the
+primer, the piece's instruments, tokens to notes) is models.notes.composing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from models.notes.composers.seq2seq import Seq2SeqComposer
+from models.registry import Adapter, Registry
+
+if TYPE_CHECKING:
+    from models.training import TrainingConfig, TrainingOutputs
+    from sonata.records import ModelCard
+
+
+class Composer(Adapter, Protocol):
+    def train(
+        self,
+        cfg: dict,
+        frame_seconds: float,
+        training: TrainingConfig,
+        train_path: str,
+        validation_path: str,
+        seed: int,
+        out: TrainingOutputs,
+    ) -> ModelCard:
+        """Train on a dataset's training notes shard, keep the epoch best on validation, and
+        write the weights, card and history to `out`."""
+
+    def sampler(self, card: ModelCard, weights_path: str, frame_seconds: float) -> Any:
+        """A sampler over trained weights: `past` (primer tokens it reads), `vocabulary`
+        (a models.notes.tokens.NoteVocabulary) and `compose(primer, seconds, temperature,
+        top_p, seed, progress=None, instruments=None)` -> tokens."""
+
+
+COMPOSERS: Registry[Composer] = Registry("composer", "notes.composer.architecture", (Seq2SeqComposer(),))
+
+
+def training_settings(section: dict) -> dict:
+    """A `notes.composer` section as its composer's training reads it (Registry.training_settings)."""
+    return COMPOSERS.training_settings(section)
+
+
+def sampling_settings(section: dict) -> dict:
+    """The `notes.composer` keys that shape only its composing (Registry.sampling_settings)."""
+    return COMPOSERS.sampling_settings(section)
+
+
+def load_sampler(card_path: str, weights_path: str, frame_seconds: float) -> Any:
+    """The sampler of a trained composer, by its model card."""
+    from sonata.records import ModelCard
+
+    card = ModelCard.from_json(card_path)
+    adapter = COMPOSERS.of_card(card.architecture, "retrain it (delete results/notes/<dataset>/composer)")
+    return adapter.sampler(card, weights_path, frame_seconds)
