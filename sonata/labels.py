@@ -29,6 +29,9 @@ LABEL_RATE = 44100  # MusicNet label times are sample indices at 44.1 kHz
 
 
 NOTE_COLUMNS = ["onset", "offset", "pitch", "program"]
+# where a label CSV has them, a note table also carries its score position: start_beat (beats,
+# quarter notes, from the recording's start) and end_beat (its duration in beats, as MusicNet has it)
+BEAT_COLUMNS = ["start_beat", "end_beat"]
 
 
 INTEGER_COLUMNS = ("start_time", "end_time", "instrument", "note")
@@ -96,6 +99,11 @@ def read_labels(path: str) -> pd.DataFrame:
             "program": values["instrument"],
         }
     )
+    for column in BEAT_COLUMNS:  # a score's position: kept where every row has a number
+        if column in table.columns:
+            beats = pd.to_numeric(table[column], errors="coerce")
+            if beats.notna().all():
+                notes[column] = beats.astype(float).to_numpy()
     return notes.sort_values(["onset", "pitch"], kind="stable").reset_index(drop=True)
 
 

@@ -165,6 +165,7 @@ class NotesHeader:
 
 
 NOTE_FIELDS = {"onset": np.float64, "offset": np.float64, "pitch": np.int16, "program": np.int16}
+BEAT_FIELDS = {"start_beat": np.float64, "end_beat": np.float64}  # NaN where a recording has none
 
 
 def write_notes_shard(path: str, header: NotesHeader, tables: list) -> None:
@@ -172,6 +173,11 @@ def write_notes_shard(path: str, header: NotesHeader, tables: list) -> None:
     with atomic_path(path, suffix=".h5") as tmp, h5py.File(tmp, "w") as h5:
         for name, dtype in NOTE_FIELDS.items():
             values = [t[name].to_numpy() for t in tables]
+            h5.create_dataset(
+                name, data=np.concatenate(values).astype(dtype) if values else np.zeros(0, dtype)
+            )
+        for name, dtype in BEAT_FIELDS.items():
+            values = [t[name].to_numpy() if name in t else np.full(len(t), np.nan) for t in tables]
             h5.create_dataset(
                 name, data=np.concatenate(values).astype(dtype) if values else np.zeros(0, dtype)
             )
@@ -194,10 +200,11 @@ def read_notes_shard(path: str) -> tuple[NotesHeader, list]:
                 _plain(value) if field.name in ("dataset", "split") else tuple(_plain(v) for v in value)
             )
         header = NotesHeader(**values)
-        columns = {name: h5[name][()] for name in (*NOTE_FIELDS, "recording")}
+        columns = {name: h5[name][()] for name in (*NOTE_FIELDS, *BEAT_FIELDS, "recording") if name in h5}
     table = pd.DataFrame(columns).astype({"pitch": int, "program": int})
-    tables = [
-        table[table["recording"] == i].drop(columns="recording").reset_index(drop=True)
-        for i in range(len(header.source_ids))
-    ]
+    tables = []
+    for i in range(len(header.source_ids)):
+        notes = table[table["recording"] == i].drop(columns="recording").reset_index(drop=True)
+        unknown = [c for c in BEAT_FIELDS if c in notes and notes[c].isna().any()]
+        tables.append(notes.drop(columns=unknown))  # beats only where the labels had them all
     return header, tables

@@ -44,3 +44,34 @@ def test_shard_round_trip(tmp_path):
     # shuffled block order still returns every window once
     shuffled = np.concatenate([w for w, _ in read_blocks(path, seed=3)])
     assert sorted(map(bytes, shuffled)) == sorted(map(bytes, windows))
+
+
+def test_notes_shards_keep_the_labels_score_positions_where_every_note_has_one(tmp_path):
+    """MusicNet labels carry start_beat and end_beat (a note's duration in beats): read_labels
+    keeps them and the notes shard carries them, so a composer can learn the meter; a recording
+    whose labels lack them reads back without them, not with invented beats."""
+    import pandas as pd
+
+    from sonata.labels import read_labels
+    from sonata.shards import NotesHeader, read_notes_shard, write_notes_shard
+
+    path = tmp_path / "1.csv"
+    pd.DataFrame(
+        {
+            "start_time": [0, 22050],
+            "end_time": [22050, 44100],
+            "instrument": [1, 1],
+            "note": [60, 64],
+            "start_beat": [0.0, 1.0],
+            "end_beat": [1.0, 1.0],
+            "note_value": ["Quarter", "Quarter"],
+        }
+    ).to_csv(path, index=False)
+    with_beats = read_labels(str(path))
+    assert with_beats["start_beat"].tolist() == [0.0, 1.0] and with_beats["end_beat"].tolist() == [1.0, 1.0]
+    without = with_beats.drop(columns=["start_beat", "end_beat"])
+    header = NotesHeader("d", "train", (1, 2), ("C", "C"), ("Solo Piano",) * 2, ("a", "b"), ("m1", "m2"))
+    write_notes_shard(str(tmp_path / "n.h5"), header, [with_beats, without])
+    _, (first, second) = read_notes_shard(str(tmp_path / "n.h5"))
+    pd.testing.assert_frame_equal(first, with_beats)
+    assert "start_beat" not in second and second[["onset", "pitch"]].equals(without[["onset", "pitch"]])
