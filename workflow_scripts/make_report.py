@@ -3,11 +3,14 @@
 import logging
 import os
 import shutil
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
 
+from models.registry import Registry
+from sonata import SonataError
 from sonata.analysis import rms_curve
 from sonata.audio import read_audio, read_segment, write_wav
 from sonata.labels import read_labels
@@ -58,13 +61,22 @@ COMPOSED_PIECES = (COMPOSED, SYNTHESIZED)
 HELD_OUT_PIECES = (HELD_OUT, REAL_PASSAGE)
 NOTES_ROUTE = COMPOSED_PIECES + HELD_OUT_PIECES
 
-# A model card's architecture in words; a card this table does not know is named as it names itself
-MODEL_KINDS = {
-    "composer": "the study's Seq2Seq, an LSTM encoder and decoder, on note tokens",
-    "harmonic performer": "a learned harmonic-plus-noise synthesizer, DDSP-like: one small network "
-    "shapes every key's sines and filtered noise from what the notes do",
-    "performer": "a WaveNet conditioned on the notes' piano roll, sampled one mu-law code at a time",
-}
+
+def describe_model(card: ModelCard, registry: Registry) -> str:
+    """What a trained model is, in the words of the adapter its registry finds for its card (the
+    first sentence of the adapter class's docstring, else of its module's), so that the page names
+    what this run trained and never an assumed model; a card no adapter speaks for is named as it
+    names itself."""
+    try:
+        adapter = registry.of_card(card.architecture, "")
+    except SonataError:
+        return f'a {registry.kind} with the model card architecture "{card.architecture}"'
+    doc = type(adapter).__doc__ or sys.modules[type(adapter).__module__].__doc__ or ""
+    sentence = " ".join(doc.split()).split(". ")[0].rstrip(".")
+    sentence = sentence[:1].lower() + sentence[1:]
+    if adapter.name.lower() not in sentence.lower():
+        sentence = f"the {adapter.name} {registry.kind}" + (f": {sentence}" if sentence else "")
+    return sentence
 
 
 def describe_card(card: ModelCard) -> str:
@@ -77,7 +89,10 @@ def describe_route(
 ) -> dict[str, str]:
     """What composed the notes, what played them and what else is heard, read from the model
     cards and generation records, so that the page's summary names the models this run used."""
-    kinds = sorted({MODEL_KINDS.get(card.architecture, card.architecture) for card in composers.values()})
+    from models.notes.composers import COMPOSERS
+    from models.notes.performers import PERFORMERS
+
+    kinds = sorted({describe_model(card, COMPOSERS) for card in composers.values()})
     baselines: dict[str, str] = {}
     synthesizers: set[str] = set()
     for piece in pieces:
@@ -89,9 +104,7 @@ def describe_route(
         "composer": " / ".join(kinds) or "a composer (no model card found)",
         "composer_cards": "; ".join(f"{name}: {describe_card(card)}" for name, card in composers.items()),
         "performer": (
-            MODEL_KINDS.get(performer.architecture, performer.architecture)
-            if performer
-            else "a performer (no model card found)"
+            describe_model(performer, PERFORMERS) if performer else "a performer (no model card found)"
         ),
         "performer_card": describe_card(performer) if performer else "",
         "synthesizer": ", ".join(sorted(synthesizers)),

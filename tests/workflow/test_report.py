@@ -7,9 +7,12 @@ import re
 import numpy as np
 import pandas as pd
 import soundfile as sf
+from markupsafe import escape
 
+from models.notes.composers import COMPOSERS
+from models.notes.performers import PERFORMERS
 from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE, SYNTHESIZED, ModelCard
-from workflow_scripts.make_report import _table, build_report, describe_route, render_page
+from workflow_scripts.make_report import _table, build_report, describe_model, describe_route, render_page
 
 
 def card(architecture: str, parameters: int = 1234, epochs: int = 3) -> ModelCard:
@@ -162,15 +165,21 @@ def test_summary_names_the_performer_and_composer_of_the_run():
         {"model": HELD_OUT, "architecture": "composer + performer"},
         {"model": REAL_PASSAGE, "architecture": "composer + performer"},
     ]
-    composers = {"piano": card("composer", 4321, 6)}
-    harmonic = page_summary(describe_route(pieces, card("harmonic performer", 98765), composers))
-    assert "harmonic-plus-noise" in harmonic and "98,765 parameters" in harmonic
-    assert "WaveNet" not in harmonic  # the performer that did not play is not named
-    assert "Seq2Seq, an LSTM encoder and decoder" in harmonic and "piano: model card" in harmonic
+    harmonic_card, wavenet_card = PERFORMERS["harmonic"].card_name, PERFORMERS["wavenet"].card_name
+    harmonic_words = describe_model(card(harmonic_card), PERFORMERS)
+    wavenet_words = describe_model(card(wavenet_card), PERFORMERS)
+    assert "harmonic-plus-noise" in harmonic_words and "WaveNet" in wavenet_words
+    composers = {"piano": card(COMPOSERS["seq2seq"].card_name, 4321, 6)}
+    harmonic = page_summary(describe_route(pieces, card(harmonic_card, 98765), composers))
+    assert escape(harmonic_words) in harmonic and "98,765 parameters" in harmonic
+    assert escape(wavenet_words) not in harmonic and "WaveNet" not in harmonic  # it did not play
+    composer_words = describe_model(composers["piano"], COMPOSERS)
+    assert "seq2seq" in composer_words and escape(composer_words) in harmonic
+    assert "piano: model card" in harmonic and "4,321 parameters" in harmonic
     assert "FluidSynth" in harmonic and "wavenet, seq2seq" in harmonic
-    wavenet = page_summary(describe_route(pieces, card("performer"), composers))
-    assert "WaveNet conditioned on the notes" in wavenet and "harmonic" not in wavenet
-    # a performer the report has no words for is named as its card names it, not as another
+    wavenet = page_summary(describe_route(pieces, card(wavenet_card), composers))
+    assert escape(wavenet_words) in wavenet and "harmonic" not in wavenet
+    # a performer no adapter speaks for is named as its card names it, not as another
     other = page_summary(describe_route(pieces, card("theremin player"), composers))
     assert "theremin player" in other and "WaveNet" not in other and "harmonic" not in other
     # no card: the summary says so rather than guess; no synthesizer, no baselines: not mentioned
@@ -265,8 +274,8 @@ def test_build_report_orders_the_parts_and_draws_the_plots(tmp_path):
         {"piano": {"wavenet": history, "performer (shared)": history}},
         datasets,
         0.05,
-        performer=card("harmonic performer"),
-        composers={"piano": card("composer")},
+        performer=card(PERFORMERS["harmonic"].card_name),
+        composers={"piano": card(COMPOSERS["seq2seq"].card_name)},
     ).read_text()
     players = re.findall(r'<audio[^>]* src="([^"]+)"', page)
     assert players == [
