@@ -183,11 +183,13 @@ def baselines(
 ) -> pd.DataFrame:
     """The note statistics' yardsticks per dataset (held_out_of), as a run's note metrics hold them."""
     from sonata.analysis import note_statistics
-    from sonata.metrics import note_yardsticks
+    from sonata.metrics import held_out_stretches, note_yardsticks
 
     rows = []
     for dataset, (notes_held_out, _) in held_out.items():
-        for name, notes in note_yardsticks(notes_held_out, seconds, seed).items():
+        stretch = held_out_stretches(notes_held_out, seconds, most=1)[0]
+        for name, make in note_yardsticks(seconds, seed).items():
+            notes = make(stretch, 0)
             rows.append(
                 {"dataset": dataset, "yardstick": name, **note_statistics(notes, reference=notes_held_out)}
             )

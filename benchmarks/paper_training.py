@@ -71,15 +71,13 @@ def _raw_audio_model(config: dict, name: str, rng: np.random.Generator):
 
 
 def _composer(config: dict, rng: np.random.Generator):
-    from models.nets.note_seq2seq import compiled_composer, composer_batch
-    from models.notes.tokens import NoteVocabulary
+    """The configured composer, one step at its size (its adapter's step_example)."""
+    from models.notes.composers import COMPOSERS
 
-    cfg = config["notes"]["composer"]
-    vocabulary = NoteVocabulary(step=config["notes"]["frame_seconds"])
-    past, future = int(cfg["past"]), int(cfg["future"])
-    tokens = rng.integers(vocabulary.shift0, vocabulary.size, 4 * (past + future)).astype(np.int32)
-    x, y = composer_batch([tokens], vocabulary, past, future, 0, int(cfg["batch_size"]), rng)
-    return compiled_composer(vocabulary.size, cfg), x, y, y.size
+    section = config["notes"]["composer"]
+    adapter = COMPOSERS.named(section["architecture"])
+    settings = COMPOSERS.training_settings(section)
+    return adapter.step_example(settings, float(config["notes"]["frame_seconds"]), rng)
 
 
 def random_recording(

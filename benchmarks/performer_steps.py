@@ -135,15 +135,9 @@ def run(
     same training, so the comparison carries no seed's chance)."""
     import keras
 
-    from models.nets.wavenet.network import build_wavenet, wavenet_trainer
+    from models.notes.performers import PERFORMERS
     from models.notes.performers.settings import PerformerSettings, transpositions
-    from models.notes.performers.wavenet import (
-        PerformedRecording,
-        perform,
-        performed,
-        performer_spec,
-        window_batch,
-    )
+    from models.notes.performers.wavenet import PerformedRecording, performed
     from models.notes.rolls import piano_roll
     from models.training import SeededBatches
     from sonata import SonataError
@@ -180,7 +174,10 @@ def run(
     seed = config["seed"] if seed is None else seed
     keras.utils.set_random_seed(seed)
     settings = PerformerSettings.from_sections(notes_cfg, cfg)
-    spec = performer_spec(cfg, settings)
+    # the packed codes are the WaveNet performer's (pack: with_wavenet_performer); its adapter
+    # builds, batches and plays as the run's would
+    adapter = PERFORMERS.named(cfg["architecture"])
+    spec = adapter.spec(PERFORMERS.training_settings(cfg), settings)
 
     def recording(codes, notes, condition):
         frames = len(codes) // settings.frame_samples
@@ -199,14 +196,11 @@ def run(
     train = [version for r in data["recordings"]["train"] for version in heard_in_keys(*r)]
     validation = [recording(*r) for r in data["recordings"]["validation"]]
     conditioned = bool(data["vocabulary"])
-    model = build_wavenet(spec, len(data["vocabulary"]))
-    trainer = wavenet_trainer(model, spec, steps)
-    crop = spec.receptive_field - 1
+    model = adapter.build(spec, len(data["vocabulary"]))
+    trainer = adapter.trainer(model, spec, steps)
 
     def draw(recordings):
-        return lambda rng: window_batch(
-            recordings, settings, spec.batch_size, rng, crop, conditioned, spec.pitch_guide
-        )
+        return lambda rng: adapter.batch(recordings, settings, spec, rng, conditioned)
 
     batches, checks = SeededBatches(draw(train), seed), SeededBatches(draw(validation), seed + 1)
     out_rate = config["audio"]["sample_rate"]
@@ -216,19 +210,8 @@ def run(
     def play(passages, seconds, seed, floor, guidance=0.0):
         ids = np.array([i for _, i in passages]) if conditioned else None
         notes = [n for n, _ in passages]
-        temperature = float(cfg["temperature"])
-        return perform(
-            model,
-            spec,
-            settings,
-            notes,
-            [seconds] * len(passages),
-            ids,
-            temperature,
-            seed,
-            floor=floor,
-            guidance=guidance,
-        )
+        sampling = {**PERFORMERS.sampling_settings(cfg), "probability_floor": floor, "guidance": guidance}
+        return adapter.perform(model, spec, settings, notes, [seconds] * len(passages), ids, seed, sampling)
 
     # as the run plays them: the listening test without the floor or guidance; each dataset's held-out
     # passages together, under the seed perform_notes gives their length beside the composed pieces

@@ -71,6 +71,15 @@ except SonataError as error:
 EMBEDDED_PIECES = {int(p["id"]): p for p in config["corpus"]["embedded"]["pieces"]}
 MODELS = list(config["models"])
 DURATIONS = [f"{d:g}s" for d in config["generation"]["durations"]]
+# the notes route's composed pieces, (name, seconds): notes.composed_pieces of every length, the
+# first of each named by its length alone (120s), the others numbered (120s_2, ...); piece i (in
+# this order) takes primer i and seed + i
+COMPOSED_PIECES = [
+    (f"{seconds:g}s" + (f"_{number}" if number > 1 else ""), float(seconds), number)
+    for number in range(1, config["notes"]["composed_pieces"] + 1)
+    for seconds in config["generation"]["durations"]
+]
+PIECES = [name for name, _, _ in COMPOSED_PIECES]
 PASSAGES = list(range(1, config["notes"]["held_out_passages"] + 1))
 EMBEDDED = config["corpus"]["source"] == "embedded"
 METADATA = (
@@ -161,20 +170,22 @@ def get_generated_pieces(wildcards):
         + [
             {
                 "model": COMPOSED,
-                "seconds": float(seconds),
-                "file": f"{performed}/{seconds:g}s.wav",
-                "notes": f"results/notes/{dataset}/composed/{seconds:g}s.csv",
+                "seconds": seconds,
+                "passage": number,
+                "file": f"{performed}/{name}.wav",
+                "notes": f"results/notes/{dataset}/composed/{name}.csv",
             }
-            for seconds in config["generation"]["durations"]
+            for name, seconds, number in COMPOSED_PIECES
         ]
         + [
             {
                 "model": SYNTHESIZED,
-                "seconds": float(seconds),
-                "file": f"results/synthesized/{dataset}/{seconds:g}s_synthesized.wav",
-                "notes": f"results/notes/{dataset}/composed/{seconds:g}s.csv",
+                "seconds": seconds,
+                "passage": number,
+                "file": f"results/synthesized/{dataset}/{name}_synthesized.wav",
+                "notes": f"results/notes/{dataset}/composed/{name}.csv",
             }
-            for seconds in config["generation"]["durations"]
+            for name, seconds, number in COMPOSED_PIECES
             if config["notes"]["synthesize"]
         ]
         + [

@@ -52,7 +52,9 @@ rule train_performer:
         # the keys that only shape playing, and the other performers' own keys, retrain nothing
         performer=PERFORMERS.training_settings(config["notes"]["performer"]),
         notes={k: config["notes"][k] for k in ("frame_seconds", "onset_frames")},
-        training=note_model_training(config, "performer"),
+        training=note_model_training(
+            config, PERFORMERS.training_settings(config["notes"]["performer"])
+        ),
         listening={
             "frame_seconds": config["metrics"]["frame_seconds"],
             "fft_seconds": config["metrics"]["fft_size"]
@@ -88,7 +90,9 @@ rule train_composer:
         # the keys that only shape composing retrain nothing
         composer=COMPOSERS.training_settings(config["notes"]["composer"]),
         frame_seconds=config["notes"]["frame_seconds"],
-        training=note_model_training(config, "composer"),
+        training=note_model_training(
+            config, COMPOSERS.training_settings(config["notes"]["composer"])
+        ),
         seed=config["seed"],
         work_dir="results/checkpoints/{dataset}/composer",
     script:
@@ -101,12 +105,8 @@ rule compose_notes:
         info="results/notes/{dataset}/composer/model.json",
         test="results/shards/{dataset}/notes/test.h5",
     output:
-        midi=expand(
-            "results/notes/{{dataset}}/composed/{duration}.mid", duration=DURATIONS
-        ),
-        labels=expand(
-            "results/notes/{{dataset}}/composed/{duration}.csv", duration=DURATIONS
-        ),
+        midi=expand("results/notes/{{dataset}}/composed/{piece}.mid", piece=PIECES),
+        labels=expand("results/notes/{{dataset}}/composed/{piece}.csv", piece=PIECES),
         info="results/notes/{dataset}/composed/composition.json",
     log:
         "logs/compose_notes/{dataset}.log",
@@ -118,7 +118,7 @@ rule compose_notes:
         mem_mb=2000,
         runtime=30,
     params:
-        durations=config["generation"]["durations"],
+        durations=[seconds for _, seconds, _ in COMPOSED_PIECES],
         sampling=COMPOSERS.sampling_settings(config["notes"]["composer"]),
         frame_seconds=config["notes"]["frame_seconds"],
         seed=config["seed"],
@@ -131,15 +131,11 @@ rule perform_notes:
         weights="results/notes/performer/model.weights.h5",
         info="results/notes/performer/model.json",
         composition="results/notes/{dataset}/composed/composition.json",
-        labels=expand(
-            "results/notes/{{dataset}}/composed/{duration}.csv", duration=DURATIONS
-        ),
+        labels=expand("results/notes/{{dataset}}/composed/{piece}.csv", piece=PIECES),
         test="results/shards/{dataset}/notes/test.h5",
         wavs=get_dataset_wavs,
     output:
-        pieces=expand(
-            "results/performed/{{dataset}}/{duration}.wav", duration=DURATIONS
-        ),
+        pieces=expand("results/performed/{{dataset}}/{piece}.wav", piece=PIECES),
         held_out=expand(
             "results/performed/{{dataset}}/held_out_{number}{kind}",
             number=PASSAGES,
@@ -172,14 +168,12 @@ rule perform_notes:
 rule synthesize_notes:
     input:
         composition="results/notes/{dataset}/composed/composition.json",
-        midi=expand(
-            "results/notes/{{dataset}}/composed/{duration}.mid", duration=DURATIONS
-        ),
+        midi=expand("results/notes/{{dataset}}/composed/{piece}.mid", piece=PIECES),
         soundfont=get_soundfont,
     output:
         pieces=expand(
-            "results/synthesized/{{dataset}}/{duration}_synthesized.wav",
-            duration=DURATIONS,
+            "results/synthesized/{{dataset}}/{piece}_synthesized.wav",
+            piece=PIECES,
         ),
         info="results/synthesized/{dataset}/generation.json",
     log:

@@ -10,6 +10,8 @@ rule compute_metrics:
     output:
         audio="results/metrics/{dataset}.parquet",
         notes="results/metrics/{dataset}_notes.parquet",
+        # the held-out notes of the longest composed length, drawn beside a composed piece
+        held_out_notes="results/metrics/{dataset}_held_out_notes.csv",
     log:
         "logs/compute_metrics/{dataset}.log",
     benchmark:
@@ -43,9 +45,9 @@ rule samples:
         + expand("results/performed/{dataset}/generation.json", dataset=DATASETS)
         + get_synthesized_records(),
         composed=expand(
-            "results/notes/{dataset}/composed/{duration}.{ext}",
+            "results/notes/{dataset}/composed/{piece}.{ext}",
             dataset=DATASETS,
-            duration=DURATIONS,
+            piece=PIECES,
             ext=["mid", "csv"],
         ),
         models=expand(
@@ -63,6 +65,9 @@ rule samples:
         ),
         metrics=expand("results/metrics/{dataset}.parquet", dataset=DATASETS),
         note_metrics=expand("results/metrics/{dataset}_notes.parquet", dataset=DATASETS),
+        held_out_notes=expand(
+            "results/metrics/{dataset}_held_out_notes.csv", dataset=DATASETS
+        ),
         composer_histories=expand(
             "results/notes/{dataset}/composer/history.csv", dataset=DATASETS
         ),

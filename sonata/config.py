@@ -76,16 +76,15 @@ def merged_config(base: dict, over: dict) -> dict:
     return config
 
 
-def note_model_training(config: dict, model: str) -> dict:
-    """The `training:` section as a notes-route model (`composer` or `performer`) trains under
-    it: its own epochs, steps and validation steps, and never stopped early (its checkpoint
-    keeps the best epoch of all)."""
-    own = config["notes"][model]
-    return {
-        **config["training"],
-        **{k: own[k] for k in ("epochs", "steps_per_epoch", "validation_steps")},
-        "early_stopping_patience": own["epochs"],
-    }
+def note_model_training(config: dict, settings: dict) -> dict:
+    """The `training:` section as a notes-route model trains under it, given its training
+    settings (a registry's training_settings of its section): their epochs, steps and validation
+    steps where they have them, and never stopped early (its checkpoint keeps the best epoch of
+    all). An adapter whose section leaves those keys to another (a composer with a section of
+    its own) gets `training:`'s, and changing the other's retrains nothing of it."""
+    own = {k: settings[k] for k in ("epochs", "steps_per_epoch", "validation_steps") if k in settings}
+    merged = {**config["training"], **own}
+    return {**merged, "early_stopping_patience": merged["epochs"]}
 
 
 def config_source(section: str, configfiles: list) -> str:

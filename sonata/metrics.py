@@ -4,6 +4,7 @@ baselines beside it, and their notes against the held-out notes and random notes
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from sonata.analysis import (
     spectral_match,
 )
 from sonata.audio import read_audio
+from sonata.composition import composition_measures, looped_passage, shuffled_pitches
 from sonata.labels import read_labels
 from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE, SYNTHESIZED
 
@@ -109,22 +111,60 @@ def end_to_end(tables: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def note_metrics(pieces: list[dict], held_out: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Note statistics of each composed piece against the held-out notes, beside two baselines:
-    random notes at the held-out density and range, and held-out notes of the same length."""
+    """Each composed piece's notes as a musician reads a score (sonata.composition: what sounds
+    together, how the top voice moves, the key, the beat, motifs that return) and by note
+    statistics, beside the held-out notes of the same length and the baselines made from them
+    (note_yardsticks), measured alike; `passage` numbers the pieces of one length."""
     rows = []
     for piece in pieces:
         if piece["model"] != COMPOSED:
             continue
-        seconds = piece["seconds"]
-        candidates = {COMPOSED: read_labels(piece["notes"]), **note_yardsticks(held_out, seconds, seed)}
-        for name, notes in candidates.items():
-            rows.append({"model": name, "seconds": seconds, **note_statistics(notes, reference=held_out)})
+        notes = read_labels(piece["notes"])
+        rows.append(_note_row(COMPOSED, piece["seconds"], piece.get("passage", 0), notes, held_out))
+    for seconds in sorted({row["seconds"] for row in rows}):
+        stretches = held_out_stretches(held_out, seconds)
+        for name, make in note_yardsticks(seconds, seed).items():
+            measured = [_note_row(name, seconds, 0, make(s, k), held_out) for k, s in enumerate(stretches)]
+            rows.append(pd.DataFrame(measured).mean(numeric_only=True).to_dict() | {"model": name})
     return pd.DataFrame(rows)
 
 
-def note_yardsticks(held_out: pd.DataFrame, seconds: float, seed: int) -> dict[str, pd.DataFrame]:
-    """What composed notes of this length are measured against: random notes at the held-out
-    density and range, and the first `seconds` of the held-out notes."""
-    start = float(held_out["onset"].min())
-    passage = held_out[(held_out["onset"] >= start) & (held_out["onset"] < start + seconds)]
-    return {"random notes": random_notes_like(held_out, seconds, seed), "held-out notes": passage}
+def _note_row(model: str, seconds: float, number: int, notes: pd.DataFrame, held_out: pd.DataFrame) -> dict:
+    statistics = note_statistics(notes, reference=held_out)
+    statistics.pop("repetition")  # sonata.composition's repetition (and looping) measure it better
+    return {
+        "model": model,
+        "seconds": seconds,
+        "passage": number,
+        **statistics,
+        **composition_measures(notes),
+    }
+
+
+def held_out_stretches(held_out: pd.DataFrame, seconds: float, most: int = 6) -> list[pd.DataFrame]:
+    """Up to `most` consecutive stretches of `seconds` of the held-out notes (the test recordings
+    end to end), each from 0: what a composed piece of that length is measured beside."""
+    start, end = float(held_out["onset"].min()), float(held_out["onset"].max())
+    stretches = []
+    while len(stretches) < most and (not stretches or start + seconds <= end):
+        inside = held_out[(held_out["onset"] >= start) & (held_out["onset"] < start + seconds)]
+        stretch = inside.assign(
+            onset=inside["onset"] - start, offset=(inside["offset"] - start).clip(upper=seconds)
+        )
+        stretches.append(stretch.reset_index(drop=True))
+        start += seconds
+    return stretches
+
+
+def note_yardsticks(seconds: float, seed: int) -> dict[str, Callable[[pd.DataFrame, int], pd.DataFrame]]:
+    """What composed notes of this length are measured against, each made from a held-out
+    stretch of that length (and its number k, for a seed of its own): the real notes; their
+    pitches shuffled within their own rhythm (harmony and melody gone); random notes at their
+    density and range (everything gone); a real 10-s passage of it looped (music that never
+    moves on)."""
+    return {
+        "held-out notes": lambda stretch, k: stretch,
+        "pitches shuffled": lambda stretch, k: shuffled_pitches(stretch, seed + k),
+        "random notes": lambda stretch, k: random_notes_like(stretch, seconds, seed + k),
+        "looped 10 s": lambda stretch, k: looped_passage(stretch, seconds, min(10.0, seconds / 2)),
+    }

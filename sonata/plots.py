@@ -71,6 +71,30 @@ def plot_notes_piece(audio: np.ndarray, rate: int, notes: pd.DataFrame, title: s
     plt.close(fig)
 
 
+def plot_scores(scores: dict[str, pd.DataFrame], seconds: float, title: str, path: Path) -> None:
+    """Piano rolls of several note tables (a composed piece, held-out notes of the same length)
+    one above the other on the same time and pitch axes: read as a musician reads two scores,
+    where one has chords, lines and phrases the other lacks."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(scores), 1, figsize=(9, 2.2 * len(scores)), sharex=True, sharey=True)
+    for ax, (name, notes) in zip(np.atleast_1d(axes), scores.items()):
+        for program, part in notes.groupby("program"):
+            ax.hlines(part["pitch"], part["onset"], part["offset"], linewidth=2, label=f"GM {program}")
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel("MIDI pitch")
+        if len(notes):
+            ax.legend(loc="upper right", fontsize=7)
+    pitches = pd.concat([n["pitch"] for n in scores.values()])
+    if len(pitches):
+        ax.set_ylim(pitches.min() - 2, pitches.max() + 2)
+    ax.set_xlim(0, seconds)
+    ax.set_xlabel("seconds")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def plot_training(histories: dict[str, pd.DataFrame], title: str, path: Path) -> None:
     """Loss per epoch for each model, one panel each: whether training converged or overfit,
     and for a performer with a listening test, which epoch played its notes best (kept)."""

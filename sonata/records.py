@@ -80,7 +80,7 @@ class GeneratedPiece(JsonRecord):
     ensemble: str
     role: str = ""  # notes route: which kind of piece (composed, held-out notes performed, real)
     notes: str = ""  # notes route: the label CSV of the notes the piece plays
-    passage: int = 0  # notes route: which held-out passage (1, 2, ...); 0 for other pieces
+    passage: int = 0  # notes route: which held-out passage or composed piece of its length (1, 2, ...)
 
     @classmethod
     def composed(cls, info: dict[str, Any], file: str, rate: int, role: str) -> GeneratedPiece:
@@ -97,11 +97,12 @@ class GeneratedPiece(JsonRecord):
             info["ensemble"],
             role,
             info["labels"],
+            int(info.get("number", 0)),  # which piece of its length (0: a composition of one each)
         )
 
 
 def piece_label(model: str, seconds: float, passage: float = 0) -> str:
-    """How plots and tables name a piece: model and length, and which held-out passage."""
+    """How plots and tables name a piece: model and length, and which passage or piece of it."""
     label = f"{model} {seconds:g}s"
     return f"{label} #{int(passage)}" if passage == passage and passage else label  # NaN: none
 

@@ -53,6 +53,17 @@ def tiny_config() -> dict:
         harmonic={"harmonics": 4, "noise_bands": 4, "units": 8, "fft_sizes": [256, 64]},
     )
     cfg["notes"]["held_out_seconds"] = 1.5
+    cfg["notes"]["composed_pieces"] = 2
+    cfg["notes"]["composer"]["beat_lstm"].update(
+        units=16,
+        embedding=8,
+        window=32,
+        batch_size=4,
+        past=64,
+        epochs=1,
+        steps_per_epoch=3,
+        validation_steps=1,
+    )
     cfg["evaluation"]["max_windows"] = 128
     cfg["shards"]["chunk_windows"] = 64
     return cfg

@@ -53,6 +53,7 @@ def compose(
         pieces.append(
             {
                 "seconds": seconds,
+                "number": durations[: i + 1].count(seconds),  # the piece's number among those of its length
                 "midi": midi,
                 "labels": labels,
                 "notes": len(notes),

@@ -5,7 +5,8 @@ import logging
 import pandas as pd
 
 from sonata.audio import atomic_path
-from sonata.metrics import compute, end_to_end, note_metrics
+from sonata.labels import labels_table
+from sonata.metrics import compute, end_to_end, held_out_stretches, note_metrics
 from sonata.shards import read_notes_shard
 
 log = logging.getLogger("sonata.metrics")
@@ -32,6 +33,11 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     with atomic_path(snakemake.output.notes, suffix=".parquet") as tmp:
         notes.to_parquet(tmp, index=False)
     log.info("\n%s", notes.to_string(index=False))
+    longest = max((p["seconds"] for p in snakemake.params.pieces if "notes" in p), default=0.0)
+    with atomic_path(snakemake.output.held_out_notes, suffix=".csv") as tmp:  # drawn beside a piece
+        labels_table(held_out_stretches(held_out, longest, most=1)[0] if longest else held_out[:0]).to_csv(
+            tmp, index=False
+        )
 
 
 if __name__ == "__main__" and "snakemake" in globals():

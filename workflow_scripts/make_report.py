@@ -13,8 +13,17 @@ from models.registry import Registry
 from sonata import SonataError
 from sonata.analysis import rms_curve
 from sonata.audio import read_audio, read_segment, write_wav
+from sonata.composition import MEASURES
 from sonata.labels import read_labels
-from sonata.plots import plot_minutes, plot_musicality, plot_notes_piece, plot_piece, plot_rms, plot_training
+from sonata.plots import (
+    plot_minutes,
+    plot_musicality,
+    plot_notes_piece,
+    plot_piece,
+    plot_rms,
+    plot_scores,
+    plot_training,
+)
 from sonata.records import (
     COMPOSED,
     HELD_OUT,
@@ -141,6 +150,24 @@ def metrics_part(metrics: pd.DataFrame, models: pd.Series) -> pd.DataFrame:
     return pd.concat([chosen, yardsticks])
 
 
+SUMMARY_ORDER = (COMPOSED, "held-out notes", "pitches shuffled", "random notes", "looped 10 s")
+
+
+def composition_summary(note_metrics: pd.DataFrame) -> pd.DataFrame:
+    """The composition table: per length, the composed pieces' mean (and how many) beside the
+    held-out notes and the baselines made from them, every measure in its column."""
+    measures = [
+        c for c in (*MEASURES, "pitch_class_distance", "notes_per_second", "polyphony") if c in note_metrics
+    ]
+    grouped = note_metrics.groupby(["seconds", "model"], sort=False)
+    table = grouped[measures].mean().round(3)
+    table.insert(0, "pieces", grouped.size())
+    table = table.reset_index()
+    rank = {name: k for k, name in enumerate(SUMMARY_ORDER)}
+    table["order"] = table["model"].map(lambda m: rank.get(m, len(rank)))
+    return table.sort_values(["seconds", "order"]).drop(columns="order").reset_index(drop=True)
+
+
 def _part_table(frame: pd.DataFrame) -> str:
     """A part's metric table without the columns no row of it fills (the notes-only measures of
     the raw-audio pieces)."""
@@ -160,6 +187,7 @@ def build_report(
     note_metrics: pd.DataFrame | None = None,
     performer: ModelCard | None = None,
     composers: dict[str, ModelCard] | None = None,
+    held_out_notes: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Draw every plot and write report.html: per dataset the composed pieces, the held-out
     comparisons, the study's raw-audio baselines, then the data and training."""
@@ -240,10 +268,28 @@ def build_report(
                 plot_musicality(rows, f"{dataset}, {title}", plots / section[f"{name}_musicality_plot"])
                 section[f"{name}_metrics"] = _part_table(rows)
         section["evaluation"] = _table(evaluation[evaluation["dataset"] == dataset].drop(columns=["dataset"]))
-        section["note_metrics"] = None
+        section["note_metrics"] = section["composition_plot"] = None
         if note_metrics is not None:
             own = note_metrics[note_metrics["dataset"] == dataset].drop(columns=["dataset"])
-            section["note_metrics"] = _table(own)
+            section["note_metrics"] = _table(composition_summary(own))
+        first = [
+            p for p in own_pieces if p["model"] == COMPOSED and p.get("passage", 0) <= 1 and p.get("notes")
+        ]
+        held = (held_out_notes or {}).get(dataset)
+        if first and held is not None:  # the longest composed piece beside held-out notes as long
+            chosen = max(first, key=lambda p: p["seconds"])
+            section["composition_plot"] = f"{dataset}_composition.png"
+            plot_scores(
+                {
+                    f"composed: {piece_label(chosen['model'], chosen['seconds'], 1)}": read_labels(
+                        out / chosen["notes"]
+                    ),
+                    f"held-out: the test recordings' first {chosen['seconds']:g} s": held,
+                },
+                chosen["seconds"],
+                f"{dataset}: a composed piece and held-out notes of its length, at one scale",
+                plots / section["composition_plot"],
+            )
         sections.append(section)
     page = out / "report.html"
     summary = describe_route(pieces, performer, composers or {})
@@ -338,6 +384,9 @@ def collect(
     # the model cards beside the histories (the same jobs write both): what composed and what played
     performer = read_card(getattr(inputs, "performer_card", None) or inputs.performer_history)
     composers = {Path(path).parts[-3]: read_card(path) for path in inputs.composer_histories}
+    held_out_notes = {
+        Path(p).name.removesuffix("_held_out_notes.csv"): read_labels(p) for p in inputs.held_out_notes
+    }
     return build_report(
         out,
         pieces,
@@ -351,6 +400,7 @@ def collect(
         note_metrics,
         performer,
         {dataset: card for dataset, card in composers.items() if card is not None},
+        held_out_notes,
     )
 
 

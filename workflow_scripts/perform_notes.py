@@ -10,6 +10,7 @@ import numba
 from tqdm import tqdm
 
 from models.conditioning import known_condition_ids
+from sonata import SonataError
 from sonata.audio import atomic_path, interpolate, read_segment, write_wav
 from sonata.labels import labels_table, read_labels
 from sonata.logs import current_job, terminal
@@ -32,6 +33,7 @@ def perform_all(
     seed: int,
     out_dir: str,
     record_out: str,
+    piece_paths: list[str] | None = None,
 ) -> GenerationRecord:
     from models.notes.performers import load_performer
     from models.notes.performers.settings import PerformerSettings
@@ -39,7 +41,15 @@ def perform_all(
     model, spec, card, adapter = load_performer(card_path, weights_path)
     settings = PerformerSettings.from_card(card, frame_seconds)
     composition = json.loads(open(composition_path).read())
-    jobs = [(COMPOSED, p["seconds"], read_labels(p["labels"]), p) for p in composition["pieces"]]
+    composed = composition["pieces"]
+    # each composed piece to its path in `piece_paths` (the composition's order), else <seconds>s.wav
+    paths = piece_paths or [os.path.join(out_dir, f"{p['seconds']:g}s.wav") for p in composed]
+    if len(paths) != len(composed):
+        raise SonataError(f"{composition_path} holds {len(composed)} pieces, not {len(paths)}")
+    jobs = [
+        (COMPOSED, p["seconds"], read_labels(p["labels"]), {**p, "path": path})
+        for p, path in zip(composed, paths)
+    ]
     passages = held_out_passages(test_path, held_out_seconds, held_out_count)
     for number, (where, passage) in enumerate(passages, start=1):
         where["labels"] = os.path.join(out_dir, f"held_out_{number}.csv")
@@ -74,8 +84,7 @@ def perform_all(
     factor = output_rate // settings.sample_rate
     pieces = []
     for (role, length, _, info), sound in zip(jobs, audio):
-        name = f"held_out_{info['number']}.wav" if role == HELD_OUT else f"{length:g}s.wav"
-        path = os.path.join(out_dir, name)
+        path = os.path.join(out_dir, f"held_out_{info['number']}.wav") if role == HELD_OUT else info["path"]
         write_wav(path, interpolate(sound, factor), output_rate)
         if role == COMPOSED:
             pieces.append(GeneratedPiece.composed(info, path, output_rate, role))
@@ -152,6 +161,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
         int(snakemake.params.seed),
         os.path.dirname(snakemake.output.info),
         snakemake.output.info,
+        list(snakemake.output.pieces),
     )
 
 

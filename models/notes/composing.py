@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from models.notes.tokens import NoteVocabulary
+from sonata.instruments import fit_to_range
 
 
 def choose_primer(tables: list[pd.DataFrame], index: int, vocabulary: NoteVocabulary, past: int) -> tuple:
@@ -48,11 +49,19 @@ def cut(notes: pd.DataFrame, seconds: float) -> pd.DataFrame:
 def composed_notes(
     tokens: np.ndarray, primer: np.ndarray, program: int, vocabulary: NoteVocabulary, seconds: float
 ) -> pd.DataFrame:
-    """The notes of a piece's composed tokens, cut to its length. The primer's last instrument
-    (else `program`, the primer recording's commonest) plays until the composer names another."""
+    """The notes of a piece's composed tokens, cut to its length, each in its instrument's
+    compass. The primer's last instrument (else `program`, the primer recording's commonest)
+    plays until the composer names another."""
     last = vocabulary.last_program(primer)
     first = program if last is None else last
-    return cut(vocabulary.decode(tokens, program=first), seconds)
+    return playable(cut(vocabulary.decode(tokens, program=first), seconds))
+
+
+def playable(notes: pd.DataFrame) -> pd.DataFrame:
+    """Every note moved by whole octaves into its instrument's compass (sonata.instruments), so
+    that a player can play the piece as written."""
+    fitted = [fit_to_range(int(p), int(g)) for p, g in zip(notes["pitch"], notes["program"])]
+    return notes.assign(pitch=np.asarray(fitted, dtype=np.int64)) if len(notes) else notes
 
 
 def compose_piece(

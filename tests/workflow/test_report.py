@@ -66,6 +66,7 @@ def section(**overrides) -> dict:
         "baselines_metrics": _table(pd.DataFrame({"model": ["<wavenet>"], "tonal_fraction": [0.5]})),
         "evaluation": _table(pd.DataFrame({"metric": ["mse"], "value": [0.25]})),
         "note_metrics": None,
+        "composition_plot": None,
     }
     base.update(overrides)
     return base

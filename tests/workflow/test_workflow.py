@@ -51,9 +51,13 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     # raw-audio models and the notes route's composed pieces at every duration, performed and
     # synthesized, plus each held-out passage's notes performed and the real passage they come
     # from, one row per file
-    passages = cfg["notes"]["held_out_passages"]
-    assert passages > 1 and cfg["notes"]["synthesize"]
-    assert len(index) == len(cfg["datasets"]) * ((len(cfg["models"]) + 2) * durations + 2 * passages)
+    passages, pieces = cfg["notes"]["held_out_passages"], cfg["notes"]["composed_pieces"]
+    assert passages > 1 and pieces > 1 and cfg["notes"]["synthesize"]
+    assert len(index) == len(cfg["datasets"]) * ((len(cfg["models"]) + 2 * pieces) * durations + 2 * passages)
+    composed = index[index["model"] == "composer + performer"]  # numbered within their length
+    assert sorted(composed["passage"]) == sorted(
+        list(range(1, pieces + 1)) * durations * len(cfg["datasets"])
+    )
     held_out = index[index["model"] == "performer (held-out notes)"]
     assert sorted(held_out["passage"]) == sorted(list(range(1, passages + 1)) * len(cfg["datasets"]))
     assert held_out["score_following"].nunique() == len(held_out)  # each passage scored on its own
@@ -99,7 +103,17 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     composed = notes_route[notes_route["model"] == "composer + performer"]
     assert composed["midi"].map(lambda path: (samples / path).is_file()).all()
     note_metrics = pd.read_csv(samples / "note_metrics.csv")
-    assert {"composer + performer", "random notes", "held-out notes"} == set(note_metrics["model"])
+    assert {
+        "composer + performer",
+        "held-out notes",
+        "pitches shuffled",
+        "random notes",
+        "looped 10 s",
+    } == set(note_metrics["model"])
+    # every composed piece of every length measured, each beside its length's yardsticks
+    composed_rows = note_metrics[note_metrics["model"] == "composer + performer"]
+    assert len(composed_rows) == len(cfg["datasets"]) * durations * cfg["notes"]["composed_pieces"]
+    assert {"consonance", "top_voice_steps", "key_steadiness", "looping"} <= set(note_metrics.columns)
     evaluation = pd.read_csv(samples / "evaluation.csv")
     assert {"mse", "nll_bits_per_sample"} <= set(evaluation["metric"])
     page = (samples / "report.html").read_text()

@@ -2,6 +2,9 @@
 about how a composer learns and writes goes to its adapter, chosen by
 `notes.composer.architecture` (and, for a trained one, by its model card).
 
+* `beat_lstm` (models.notes.composers.beat_lstm): an LSTM language model over beat-grid note
+  events, pitches relative to the previous note and anchored by register, key and the notes
+  sounding now; the default (docs/composer-trials.md).
 * `seq2seq` (models.notes.composers.seq2seq): the report's LSTM encoder-decoder on note
   tokens, the baseline composer.
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
+from models.notes.composers.beat_lstm import BeatLSTMComposer
 from models.notes.composers.seq2seq import Seq2SeqComposer
 from models.registry import Adapter, Registry
 
@@ -36,13 +40,19 @@ class Composer(Adapter, Protocol):
         """Train on a dataset's training notes shard, keep the epoch best on validation, and
         write the weights, card and history to `out`."""
 
+    def step_example(self, cfg: dict, frame_seconds: float, rng: Any) -> tuple:
+        """(compiled model, inputs, targets, tokens predicted): one training step at the size its
+        training settings `cfg` say, on random notes, for the step benchmarks."""
+
     def sampler(self, card: ModelCard, weights_path: str, frame_seconds: float) -> Any:
         """A sampler over trained weights: `past` (primer tokens it reads), `vocabulary`
         (a models.notes.tokens.NoteVocabulary) and `compose(primer, seconds, temperature,
         top_p, seed, progress=None, instruments=None)` -> tokens."""
 
 
-COMPOSERS: Registry[Composer] = Registry("composer", "notes.composer.architecture", (Seq2SeqComposer(),))
+COMPOSERS: Registry[Composer] = Registry(
+    "composer", "notes.composer.architecture", (Seq2SeqComposer(), BeatLSTMComposer())
+)
 
 
 def training_settings(section: dict) -> dict:

@@ -110,7 +110,20 @@ class Seq2SeqComposer:
 
     name = "seq2seq"
     card_name = "composer"  # cards written before the registry say this
-    own_keys: tuple[str, ...] = ()
+    # notes.composer's top-level keys are this composer's: no other composer's training reads them
+    own_keys = (
+        "past",
+        "future",
+        "units",
+        "embedding",
+        "learning_rate",
+        "batch_size",
+        "transpose",
+        "tempo_speeds",
+        "epochs",
+        "steps_per_epoch",
+        "validation_steps",
+    )
     sampling_keys = ("temperature", "top_p", "keep_ensemble")
     retrain_keys: tuple[str, ...] = ()
 
@@ -125,6 +138,17 @@ class Seq2SeqComposer:
         out: TrainingOutputs,
     ) -> ModelCard:
         return train_composer(cfg, frame_seconds, training, train_path, validation_path, seed, out)
+
+    def step_example(self, cfg: dict, frame_seconds: float, rng) -> tuple:
+        """(compiled model, inputs, targets, tokens predicted) for one training step at the
+        section's size, on random tokens: what the step benchmarks time (benchmarks.paper_training)."""
+        from models.nets.note_seq2seq import compiled_composer, composer_batch
+
+        vocabulary = NoteVocabulary(step=frame_seconds)
+        past, future = int(cfg["past"]), int(cfg["future"])
+        tokens = rng.integers(vocabulary.shift0, vocabulary.size, 4 * (past + future)).astype(np.int32)
+        x, y = composer_batch([tokens], vocabulary, past, future, 0, int(cfg["batch_size"]), rng)
+        return compiled_composer(vocabulary.size, cfg), x, y, y.size
 
     def sampler(self, card: ModelCard, weights_path: str, frame_seconds: float) -> ComposerSampler:
         """Its sampler over a trained composer's weights (see ComposerSampler.compose)."""
