@@ -164,7 +164,7 @@ def bench_generation() -> str:
     from models.nets.wavenet.network import build_wavenet, input_values
     from models.nets.wavenet.sampler import IncrementalWaveNet, WaveNetWeights
     from models.raw_audio import model_spec
-    from tests.support import repo_config
+    from sonata.config import repo_config
 
     cfg = model_spec(repo_config()["models"]["wavenet"])
     keras.utils.set_random_seed(0)
@@ -276,8 +276,8 @@ def bench_training(tmp: Path) -> str:
     from models.raw_audio import model_scheme, model_spec, window_schemes
     from models.raw_audio.training import TrainingData, train
     from models.training import TrainingConfig, TrainingOutputs
+    from sonata.config import repo_config
     from sonata.windowing import write_shard
-    from tests.support import repo_config
 
     cfg = repo_config()
     rate = 16000

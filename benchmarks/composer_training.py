@@ -144,7 +144,7 @@ def train_and_score(
     card = COMPOSERS.named(section["architecture"]).train(
         COMPOSERS.training_settings(section),
         float(config["notes"]["frame_seconds"]),
-        TrainingConfig.from_config(note_model_training(config, COMPOSERS.training_settings(section))),
+        TrainingConfig.from_config(note_model_training(config, COMPOSERS.training_schedule(section))),
         f"{shards}/train.h5",
         f"{shards}/validation.h5",
         seed,

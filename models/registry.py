@@ -78,6 +78,15 @@ class Registry(Mapping[str, A], Generic[A]):
         skipped = (set(chosen.sampling_keys) - set(chosen.retrain_keys)) | others
         return {k: v for k, v in section.items() if k not in skipped}
 
+    def training_schedule(self, section: dict) -> dict:
+        """The epochs, steps per epoch and validation steps its adapter trains for: from the
+        section's top level, or from the subsection its adapter names as `schedule_section` (a
+        part whose settings are a section of their own)."""
+        chosen = self.named(section["architecture"])
+        where = getattr(chosen, "schedule_section", None)
+        source = section[where] if where else section
+        return {k: source[k] for k in ("epochs", "steps_per_epoch", "validation_steps") if k in source}
+
     def sampling_settings(self, section: dict) -> dict:
         """The keys of a config section that its adapter's generation reads (its sampling)."""
         chosen = self.named(section["architecture"])

@@ -53,7 +53,7 @@ rule train_performer:
         performer=PERFORMERS.training_settings(config["notes"]["performer"]),
         notes={k: config["notes"][k] for k in ("frame_seconds", "onset_frames")},
         training=note_model_training(
-            config, PERFORMERS.training_settings(config["notes"]["performer"])
+            config, PERFORMERS.training_schedule(config["notes"]["performer"])
         ),
         listening={
             "frame_seconds": config["metrics"]["frame_seconds"],
@@ -91,7 +91,7 @@ rule train_composer:
         composer=COMPOSERS.training_settings(config["notes"]["composer"]),
         frame_seconds=config["notes"]["frame_seconds"],
         training=note_model_training(
-            config, COMPOSERS.training_settings(config["notes"]["composer"])
+            config, COMPOSERS.training_schedule(config["notes"]["composer"])
         ),
         seed=config["seed"],
         work_dir="results/checkpoints/{dataset}/composer",

@@ -76,14 +76,11 @@ def merged_config(base: dict, over: dict) -> dict:
     return config
 
 
-def note_model_training(config: dict, settings: dict) -> dict:
-    """The `training:` section as a notes-route model trains under it, given its training
-    settings (a registry's training_settings of its section): their epochs, steps and validation
-    steps where they have them, and never stopped early (its checkpoint keeps the best epoch of
-    all). An adapter whose section leaves those keys to another (a composer with a section of
-    its own) gets `training:`'s, and changing the other's retrains nothing of it."""
-    own = {k: settings[k] for k in ("epochs", "steps_per_epoch", "validation_steps") if k in settings}
-    merged = {**config["training"], **own}
+def note_model_training(config: dict, schedule: dict) -> dict:
+    """The `training:` section as a notes-route model trains under it: its own epochs, steps and
+    validation steps (`schedule`: its registry's training_schedule), and never stopped early
+    (its checkpoint keeps the best epoch of all)."""
+    merged = {**config["training"], **schedule}
     return {**merged, "early_stopping_patience": merged["epochs"]}
 
 

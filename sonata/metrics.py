@@ -160,11 +160,11 @@ def note_yardsticks(seconds: float, seed: int) -> dict[str, Callable[[pd.DataFra
     """What composed notes of this length are measured against, each made from a held-out
     stretch of that length (and its number k, for a seed of its own): the real notes; their
     pitches shuffled within their own rhythm (harmony and melody gone); random notes at their
-    density and range (everything gone); a real 10-s passage of it looped (music that never
-    moves on)."""
+    density and range (everything gone); a real passage of it looped, 10 s long (half the
+    length in shorter pieces): music that never moves on."""
     return {
         "held-out notes": lambda stretch, k: stretch,
         "pitches shuffled": lambda stretch, k: shuffled_pitches(stretch, seed + k),
         "random notes": lambda stretch, k: random_notes_like(stretch, seconds, seed + k),
-        "looped 10 s": lambda stretch, k: looped_passage(stretch, seconds, min(10.0, seconds / 2)),
+        "looped passage": lambda stretch, k: looped_passage(stretch, seconds, min(10.0, seconds / 2)),
     }

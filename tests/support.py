@@ -59,7 +59,7 @@ def tiny_config() -> dict:
         embedding=8,
         window=32,
         batch_size=4,
-        past=64,
+        past=16,
         epochs=1,
         steps_per_epoch=3,
         validation_steps=1,

@@ -67,7 +67,7 @@ def test_the_project_has_no_import_circles():
     assert not circles, circles
 
 
-def test_no_library_or_benchmark_imports_a_rule_script_and_no_test_imports_a_test():
+def test_no_library_or_benchmark_imports_a_rule_script_or_a_test_and_no_test_imports_a_test():
     modules = project_modules()
     offenders = [
         f"{name} imports {imported}"
@@ -75,6 +75,12 @@ def test_no_library_or_benchmark_imports_a_rule_script_and_no_test_imports_a_tes
         if not name.startswith("workflow_scripts")
         for imported in imports_of(path, modules)
         if imported.startswith("workflow_scripts") and imported != "workflow_scripts.templates"
+    ]
+    offenders += [  # nor does any of them lean on the tests
+        f"{name} imports tests"
+        for name, path in modules.items()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "tests"
     ]
     for path in (REPO / "tests").rglob("*.py"):
         tree = ast.parse(path.read_text())

@@ -3,7 +3,7 @@
 import json
 import logging
 
-from models.notes.composing import compose_piece
+from models.notes.composing import compose_piece, piece_tempo
 from sonata.audio import atomic_path
 from sonata.labels import labels_table, write_midi
 from sonata.shards import read_notes_shard
@@ -47,9 +47,10 @@ def compose(
                 "train it longer (notes.composer: epochs, steps_per_epoch)",
                 seconds,
             )
-        write_midi(notes, midi)
+        qpm = piece_tempo(sampler, tables, i)  # beats in the MIDI and labels as the composer wrote them
+        write_midi(notes, midi, qpm=qpm)
         with atomic_path(labels, suffix=".csv") as tmp:
-            labels_table(notes).to_csv(tmp, index=False)
+            labels_table(notes, qpm=qpm).to_csv(tmp, index=False)
         pieces.append(
             {
                 "seconds": seconds,
@@ -58,6 +59,7 @@ def compose(
                 "labels": labels,
                 "notes": len(notes),
                 "tokens": drawn,
+                "qpm": qpm,
                 "prime_id": header.source_ids[k],
                 "prime_start": prime_start,  # seconds into the recording
                 "prime_length": prime_end - prime_start,  # seconds

@@ -150,7 +150,7 @@ def metrics_part(metrics: pd.DataFrame, models: pd.Series) -> pd.DataFrame:
     return pd.concat([chosen, yardsticks])
 
 
-SUMMARY_ORDER = (COMPOSED, "held-out notes", "pitches shuffled", "random notes", "looped 10 s")
+SUMMARY_ORDER = (COMPOSED, "held-out notes", "pitches shuffled", "random notes", "looped passage")
 
 
 def composition_summary(note_metrics: pd.DataFrame) -> pd.DataFrame:

@@ -251,10 +251,12 @@ class NoteLogits(layers.Layer):
     def __init__(self, vocab_size: int, note0: int, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.note0 = vocab_size, note0
-        self.dense = layers.Dense(vocab_size, name="tokens")
-        self.interval = layers.Dense(INTERVALS, name="interval")
-        self.register = layers.Dense(INTERVALS, name="register")
-        self.key = layers.Dense(24, name="key")
+        # its parts compute in the layer's own dtype (float32 under a mixed-precision policy)
+        policy = self.dtype_policy
+        self.dense = layers.Dense(vocab_size, name="tokens", dtype=policy)
+        self.interval = layers.Dense(INTERVALS, name="interval", dtype=policy)
+        self.register = layers.Dense(INTERVALS, name="register", dtype=policy)
+        self.key = layers.Dense(24, name="key", dtype=policy)
 
     def build(self, shapes):
         h = shapes[0]

@@ -107,6 +107,12 @@ class BeatVocabulary:
     def token_bpm(self, token: int) -> float:
         return bin_bpm(int(token) - self.tempo0)
 
+    def tempo(self, tokens: np.ndarray) -> float:
+        """Quarter notes per minute the tokens are written at: their last TEMPO's (the sampler
+        keeps its primer's), else the fallback; a composed piece's MIDI and labels say it."""
+        last = self.last_tempo(tokens)
+        return self.fallback_bpm if last is None else self.token_bpm(last)
+
     def last_tempo(self, tokens: np.ndarray) -> int | None:
         """The last TEMPO token of a sequence, None without one."""
         tokens = np.asarray(tokens)

@@ -3,7 +3,7 @@ instruments it may use, and its tokens as the notes of a piece of a given length
 the benchmarks compose through compose_piece.
 
 A composer's vocabulary needs `step` (seconds per time step), `encode(table)`,
-`decode(tokens, program)`, `elapsed_steps(tokens)` and `last_program(tokens)`
+`decode(tokens, program)`, `elapsed_steps(tokens)`, `last_program(tokens)` and `tempo(tokens)`
 (models.notes.tokens.NoteVocabulary has them)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from models.notes.tokens import NoteVocabulary
+from sonata import SonataError
 from sonata.instruments import fit_to_range
 
 
@@ -22,6 +23,11 @@ def choose_primer(tables: list[pd.DataFrame], index: int, vocabulary: NoteVocabu
     recording): the `past` tokens of test recording index (cycling over those with enough
     tokens) that end a third of the way into it."""
     usable = [i for i, t in enumerate(tables) if len(vocabulary.encode(t)) > past]
+    if not usable:
+        raise SonataError(
+            f"no held-out recording has the {past} note tokens a primer needs: lower the composer's "
+            "`past` (notes.composer), or hold out longer recordings (split:)"
+        )
     k = usable[index % len(usable)]
     tokens = vocabulary.encode(tables[k])
     times = vocabulary.elapsed_steps(tokens)
@@ -31,6 +37,14 @@ def choose_primer(tables: list[pd.DataFrame], index: int, vocabulary: NoteVocabu
     first_time = times[end - past - 1] if end > past else 0  # frames elapsed before the primer
     span = (float(first_time * vocabulary.step), float(times[end - 1] * vocabulary.step))
     return k, tokens[end - past : end], program, span
+
+
+def piece_tempo(sampler: Any, tables: list[pd.DataFrame], number: int) -> float:
+    """Quarter notes per minute piece `number` is written at (its primer's, which the sampler
+    keeps): what its MIDI and labels count beats at."""
+    vocabulary = sampler.vocabulary
+    _, primer, _, _ = choose_primer(tables, number, vocabulary, sampler.past)
+    return float(vocabulary.tempo(primer))
 
 
 def piece_instruments(table: pd.DataFrame, keep_ensemble: bool) -> list[int] | None:

@@ -59,6 +59,11 @@ class NoteVocabulary:
         shifts = (tokens >= self.shift0) & (tokens < self.note0)
         return np.cumsum(np.where(shifts, tokens - self.shift0 + 1, 0))
 
+    def tempo(self, tokens: np.ndarray) -> float:
+        """Quarter notes per minute the tokens are written at: none (10-ms time steps, no beat),
+        so a composed piece's MIDI and labels count beats at a nominal 120."""
+        return 120.0
+
     def last_program(self, tokens: np.ndarray) -> int | None:
         """The 1-based GM program the last instrument token names, None without one."""
         programs = np.asarray(tokens)[np.asarray(tokens) >= self.program0]

@@ -155,3 +155,28 @@ def test_each_composer_trains_saves_loads_and_composes_through_the_registry(tmp_
             for _ in range(2)
         ]
         pd.testing.assert_frame_equal(pieces[0], pieces[1])
+
+
+def test_each_composer_retrains_on_its_own_keys_only():
+    """The rules hand train_composer Registry.training_settings and the training schedule:
+    the seq2seq composer's keys and the raw-audio models' `training:` epochs retrain no
+    beat_lstm composer, and no composer retrains on its sampling keys."""
+    from models.notes.composers import COMPOSERS
+    from sonata.config import note_model_training, repo_config
+
+    config = repo_config()
+    section = config["notes"]["composer"]
+    beat = {**section, "architecture": "beat_lstm"}
+    seq = {**section, "architecture": "seq2seq"}
+
+    def trains(s: dict, cfg: dict = config) -> tuple:
+        return COMPOSERS.training_settings(s), note_model_training(cfg, COMPOSERS.training_schedule(s))
+
+    before = trains(beat)
+    assert trains({**beat, "units": section["units"] + 1, "past": 3, "temperature": 0.5}) == before
+    other = {**config, "training": {**config["training"], "epochs": 99, "steps_per_epoch": 7}}
+    assert trains(beat, other) == before
+    assert before[1]["epochs"] == section["beat_lstm"]["epochs"]
+    assert trains({**beat, "beat_lstm": {**section["beat_lstm"], "units": 8}}) != before
+    assert trains({**seq, "units": section["units"] + 1}) != trains(seq)
+    assert trains({**seq, "beat_lstm": {}, "top_p": 0.5}) == trains(seq)

@@ -41,3 +41,33 @@ def test_composed_notes_keep_to_their_instruments_and_read_back_in_music21(tmp_p
     assert tempo == 120
     pitches = sorted(p.midi for n in score.recurse().notes for p in n.pitches)
     assert pitches == sorted(notes["pitch"].tolist())
+
+
+def test_a_beat_grid_piece_is_written_at_the_tempo_its_composer_read(tmp_path):
+    """The beat_lstm composer writes on the beat grid at its primer's tempo: its MIDI says that
+    tempo (notation software then shows the notes on the beat), not a nominal 120."""
+    import music21
+
+    from models.notes.beats import BeatVocabulary
+
+    vocabulary = BeatVocabulary()
+    beats = np.arange(16) * 0.5
+    primer = pd.DataFrame(
+        {
+            "onset": beats * 60 / 168,
+            "offset": (beats + 0.5) * 60 / 168,
+            "pitch": [60, 62, 64, 65] * 4,
+            "program": 1,
+            "start_beat": beats,
+            "end_beat": 0.5,
+        }
+    )
+    qpm = vocabulary.tempo(vocabulary.encode(primer))
+    assert abs(qpm - 168) / 168 < 0.03  # the nearest of its 16-an-octave tempo bins
+    assert NoteVocabulary(step=0.01).tempo(np.zeros(3, np.int32)) == 120.0
+    write_midi(primer, str(tmp_path / "piece.mid"), qpm=qpm)
+    score = music21.converter.parse(str(tmp_path / "piece.mid"))
+    (tempo,) = {m.number for m in score.recurse().getElementsByClass(music21.tempo.MetronomeMark)}
+    assert abs(tempo - qpm) < 0.5
+    onsets = sorted({float(n.offset) for n in score.flatten().notes})
+    assert onsets == [float(b) for b in beats]  # every note on its eighth-note beat

@@ -108,7 +108,7 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
         "held-out notes",
         "pitches shuffled",
         "random notes",
-        "looped 10 s",
+        "looped passage",
     } == set(note_metrics["model"])
     # every composed piece of every length measured, each beside its length's yardsticks
     composed_rows = note_metrics[note_metrics["model"] == "composer + performer"]

@@ -141,6 +141,7 @@ class BeatLSTMComposer:
     name = "beat_lstm"
     card_name = "beat_lstm_composer"
     own_keys: tuple[str, ...] = (SECTION,)
+    schedule_section = SECTION  # its epochs and steps are in its own section
     sampling_keys = ("temperature", "top_p", "keep_ensemble")
     retrain_keys: tuple[str, ...] = ()
 
