@@ -132,8 +132,9 @@ def part_of(piece: dict) -> str:
 
 
 def piece_order(piece: dict) -> tuple:
-    """Composed pieces by length, each performed then as written; each held-out passage's
-    performance, then its real audio, passage after passage; baselines as the records list them."""
+    """Composed pieces by number, then length (5s, 120s, 5s_2, ...), each performed then as
+    written; each held-out passage's performance, then its real audio, passage after passage;
+    baselines as the records list them."""
     passage = piece.get("passage", 0) or 0
     return (
         passage,

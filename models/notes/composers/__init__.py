@@ -55,16 +55,6 @@ COMPOSERS: Registry[Composer] = Registry(
 )
 
 
-def training_settings(section: dict) -> dict:
-    """A `notes.composer` section as its composer's training reads it (Registry.training_settings)."""
-    return COMPOSERS.training_settings(section)
-
-
-def sampling_settings(section: dict) -> dict:
-    """The `notes.composer` keys that shape only its composing (Registry.sampling_settings)."""
-    return COMPOSERS.sampling_settings(section)
-
-
 def load_sampler(card_path: str, weights_path: str, frame_seconds: float) -> Any:
     """The sampler of a trained composer, by its model card."""
     from sonata.records import ModelCard

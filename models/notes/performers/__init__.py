@@ -89,16 +89,6 @@ def get_performer(name: str) -> Performer:
     return PERFORMERS.named(name)
 
 
-def training_settings(section: dict) -> dict:
-    """A `notes.performer` section as its performer's training reads it (Registry.training_settings)."""
-    return PERFORMERS.training_settings(section)
-
-
-def sampling_settings(section: dict) -> dict:
-    """The `notes.performer` keys its performer reads when it plays (Registry.sampling_settings)."""
-    return PERFORMERS.sampling_settings(section)
-
-
 def card_performer(card: ModelCard) -> Performer:
     """The adapter of a trained performer, from its model card."""
     return PERFORMERS.of_card(card.architecture, "retrain it (delete results/notes/performer)")
