@@ -1,4 +1,6 @@
-"""What a change to the composer's training buys: after a run, every dataset's composer is trained
+"""What a change to the seq2seq composer's training buys (its teacher-forced losses per token kind
+are that composer's; the default composer's trials: docs/composer-trials.md): after a run, every
+dataset's seq2seq composer is trained
 again on the run's note shards, once as the config has it and once per variant asked for, under
 each training seed; each is scored by its cross-entropy per token kind on the same validation
 windows and by the notes it composes, set beside the held-out notes. A run's own figures hold one
@@ -134,13 +136,14 @@ def train_and_score(
     from benchmarks.composer_sampling import compose_pieces
     from models.nets.note_seq2seq import load_composer
     from models.notes.composers import COMPOSERS
+    from models.notes.composers.seq2seq import Seq2SeqComposer
     from models.notes.tokens import NoteVocabulary
     from models.training import TrainingConfig, TrainingOutputs
     from sonata.config import note_model_training
     from sonata.records import ModelCard
 
     shards = f"{results}/shards/{dataset}/notes"
-    section = config["notes"]["composer"]
+    section = {**config["notes"]["composer"], "architecture": Seq2SeqComposer.name}  # what it scores
     card = COMPOSERS.named(section["architecture"]).train(
         COMPOSERS.training_settings(section),
         float(config["notes"]["frame_seconds"]),

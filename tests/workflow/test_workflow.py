@@ -195,9 +195,9 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
             nan_ok=True,  # NaN: a piece without notes
         )
 
-    # the composer-training benchmark retrains each dataset's composer on this run's shards, in a
-    # process of its own as the workflow's: as the config has it (the run's composer again: its
-    # piece 1 is the run's notes) and as each variant asks, all scored per token kind on the same
+    # the composer-training benchmark retrains each dataset's seq2seq composer (its subject; the
+    # run's composer is beat_lstm) on this run's shards, in a process of its own as the workflow's:
+    # as the config has it and as each variant asks, all scored per token kind on the same
     # validation targets (where futures differ, on the tokens every composer predicts)
     trained = tmp_path / "training.csv"
     benchmark = [sys.executable, "-m", "benchmarks.composer_training", results, "--config"]
@@ -207,7 +207,7 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     rows = pd.read_csv(trained)
     assert sorted(rows["variant"]) == sorted(["config", "past=12", "future=12"] * len(cfg["datasets"]))
     again_by_config = rows[(rows["variant"] == "config") & (rows["dataset"] == "piano")]
-    assert again_by_config["notes"].tolist() == [len(ran)]
+    assert len(again_by_config) == 1 and (again_by_config["train_seconds"] > 0).all()
     for name in ("loss", "loss_shift", "loss_note", "loss_duration"):
         assert rows[name].between(0, 20).all(), rows[name]
     by_variant = rows.pivot(index="dataset", columns="variant", values="loss")
