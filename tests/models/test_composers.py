@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.nets.note_seq2seq import GRAMMAR, ComposerSampler, build_composer, choose, teacher_forcing
+from models.nets.note_seq2seq import GRAMMAR, ComposerSampler, build_composer, teacher_forcing
+from models.nets.sampling import choose
 from models.notes.tokens import NoteVocabulary
 from sonata import SonataError
 
