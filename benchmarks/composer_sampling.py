@@ -65,7 +65,7 @@ def compose_pieces(
         for number in range(1, pieces + 1):
             keep_ensemble = config["notes"]["composer"]["keep_ensemble"]
             seed = int(config["seed"]) + number
-            k, notes, _, _ = compose_piece(
+            k, notes, *_ = compose_piece(
                 sampler, tables, number, seconds, temperature, top_p, keep_ensemble, seed
             )
             made.append(

@@ -3,7 +3,7 @@
 import json
 import logging
 
-from models.notes.composing import compose_piece, piece_tempo
+from models.notes.composing import compose_piece
 from sonata.audio import atomic_path
 from sonata.labels import labels_table, write_midi
 from sonata.shards import read_notes_shard
@@ -31,7 +31,7 @@ def compose(
     header, tables = read_notes_shard(test_path)
     pieces = []
     for i, (seconds, midi, labels) in enumerate(zip(durations, midi_out, labels_out)):
-        k, notes, (prime_start, prime_end), drawn = compose_piece(
+        k, notes, (prime_start, prime_end), drawn, qpm = compose_piece(
             sampler,
             tables,
             i,
@@ -47,7 +47,6 @@ def compose(
                 "train it longer (notes.composer: epochs, steps_per_epoch)",
                 seconds,
             )
-        qpm = piece_tempo(sampler, tables, i)  # beats in the MIDI and labels as the composer wrote them
         write_midi(notes, midi, qpm=qpm)
         with atomic_path(labels, suffix=".csv") as tmp:
             labels_table(notes, qpm=qpm).to_csv(tmp, index=False)

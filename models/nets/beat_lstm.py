@@ -26,10 +26,9 @@ import numpy as np
 from keras import layers, ops
 
 from models.nets.lstm import lstm_step, lstm_weights
-from models.nets.sampling import choose
+from models.nets.sampling import choose, instrument_mask
 from models.notes.beats import BeatVocabulary
 from models.notes.keyboard import KEYS, LOWEST
-from sonata import SonataError
 
 INTERVALS = 2 * KEYS - 1  # -87 .. +87 semitones
 PROFILE_DECAY = 0.95  # the key profile's weight of the previous notes, per note
@@ -582,16 +581,8 @@ class BeatComposerSampler:
         """Which tokens may be drawn: all, or with `instruments` (1-based GM programs) only the
         instrument changes to those."""
         v = self.vocabulary
-        permitted = np.ones(v.size, dtype=np.bool_)
+        permitted = instrument_mask(v.size, v.program0, instruments)
         permitted[v.start] = False
-        if instruments is not None:
-            programs = [int(p) for p in instruments]
-            if not programs or any(not 1 <= p <= 128 for p in programs):
-                raise SonataError(
-                    f"instruments {programs}: a piece needs at least one, each a 1-based GM program (1-128)"
-                )
-            permitted[v.program0 : v.tempo0] = False
-            permitted[[v.program0 + p - 1 for p in programs]] = True
         return permitted
 
     def compose(

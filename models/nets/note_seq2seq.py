@@ -16,9 +16,8 @@ import numpy as np
 from keras import layers
 
 from models.nets.lstm import lstm_step, lstm_weights
-from models.nets.sampling import choose
+from models.nets.sampling import choose, instrument_mask
 from models.notes.tokens import NoteVocabulary
-from sonata import SonataError
 
 # which token kind may follow which (rows: previous kind; start, shift, note, duration, program):
 # a note is always followed by its duration, a duration never follows anything else
@@ -141,17 +140,7 @@ class ComposerSampler:
     def permitted(self, instruments: Iterable[int] | None = None) -> np.ndarray:
         """Which tokens may be drawn: all, or with `instruments` (1-based GM programs) only the
         instrument changes to those."""
-        permitted = np.ones(self.vocabulary.size, dtype=np.bool_)
-        if instruments is not None:
-            programs = [int(p) for p in instruments]
-            wrong = [p for p in programs if not 1 <= p <= 128]
-            if wrong or not programs:
-                raise SonataError(
-                    f"instruments {programs}: a piece needs at least one, each a 1-based GM program (1-128)"
-                )
-            permitted[self.vocabulary.program0 :] = False
-            permitted[[self.vocabulary.program0 + p - 1 for p in programs]] = True
-        return permitted
+        return instrument_mask(self.vocabulary.size, self.vocabulary.program0, instruments)
 
     def sample(
         self,

@@ -1,8 +1,29 @@
 """Drawing a token from logits, as every composer's numba sampler does: temperature, a mask of
 the tokens the grammar allows, and nucleus (top-p) sampling."""
 
+from collections.abc import Iterable
+
 import numba
 import numpy as np
+
+from sonata import SonataError
+
+GM_PROGRAMS = 128  # a vocabulary's instrument tokens: one per GM program, from its program0
+
+
+def instrument_mask(size: int, program0: int, instruments: Iterable[int] | None = None) -> np.ndarray:
+    """Which of a vocabulary's `size` tokens may be drawn: all, or with `instruments` (1-based GM
+    programs) only the instrument changes to those."""
+    permitted = np.ones(size, dtype=np.bool_)
+    if instruments is not None:
+        programs = [int(p) for p in instruments]
+        if not programs or any(not 1 <= p <= GM_PROGRAMS for p in programs):
+            raise SonataError(
+                f"instruments {programs}: a piece needs at least one, each a 1-based GM program (1-128)"
+            )
+        permitted[program0 : program0 + GM_PROGRAMS] = False
+        permitted[[program0 + p - 1 for p in programs]] = True
+    return permitted
 
 
 @numba.njit(cache=True)

@@ -39,14 +39,6 @@ def choose_primer(tables: list[pd.DataFrame], index: int, vocabulary: NoteVocabu
     return k, tokens[end - past : end], program, span
 
 
-def piece_tempo(sampler: Any, tables: list[pd.DataFrame], number: int) -> float:
-    """Quarter notes per minute piece `number` is written at (its primer's, which the sampler
-    keeps): what its MIDI and labels count beats at."""
-    vocabulary = sampler.vocabulary
-    _, primer, _, _ = choose_primer(tables, number, vocabulary, sampler.past)
-    return float(vocabulary.tempo(primer))
-
-
 def piece_instruments(table: pd.DataFrame, keep_ensemble: bool) -> list[int] | None:
     """The instruments a piece primed by this recording may use: the recording's own with
     keep_ensemble (the performer plays a piece as its primer's ensemble), else any (None)."""
@@ -87,11 +79,14 @@ def compose_piece(
     top_p: float,
     keep_ensemble: bool,
     seed: int,
-) -> tuple[int, pd.DataFrame, tuple[float, float], int]:
+) -> tuple[int, pd.DataFrame, tuple[float, float], int, float]:
     """Piece `number` (it picks the primer) of `seconds`: (primer recording index, notes, primer's
-    (start, end) seconds in it, tokens drawn). The run and the benchmarks compose through this."""
+    (start, end) seconds in it, tokens drawn, the quarter notes per minute it is written at: its
+    primer's, which the sampler keeps, and what its MIDI and labels count beats at). The run and
+    the benchmarks compose through this."""
     vocabulary = sampler.vocabulary
     k, primer, program, span = choose_primer(tables, number, vocabulary, sampler.past)
     instruments = piece_instruments(tables[k], keep_ensemble)
     tokens = sampler.compose(primer, seconds, temperature, top_p, seed, instruments=instruments)
-    return k, composed_notes(tokens, primer, program, vocabulary, seconds), span, len(tokens)
+    notes = composed_notes(tokens, primer, program, vocabulary, seconds)
+    return k, notes, span, len(tokens), float(vocabulary.tempo(primer))

@@ -190,7 +190,8 @@ def test_the_adapter_trains_saves_loads_and_composes(tmp_path):
 
     _, tables = read_notes_shard(paths["test"])
     pieces = [compose_piece(sampler, tables, 0, 8.0, 0.9, 0.95, True, seed=5) for _ in range(2)]
-    (k, notes, span, drawn), again = pieces
+    (k, notes, span, drawn, qpm), again = pieces
     pd.testing.assert_frame_equal(notes, again[1])
+    assert qpm == again[4] > 0
     assert k == 0 and drawn > 0 and 0 <= span[0] < span[1]
     assert notes["onset"].max() < 8.0 and (notes["program"] == 1).all()
