@@ -23,10 +23,12 @@ system:
 	  } > $(APT_LOG) 2>&1 || { tail -n 20 $(APT_LOG); echo "apt-get failed: $(APT_LOG) has its output"; exit 1; }; \
 	fi
 
-$(VENV)/.installed: requirements.txt requirements-slurm.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-transcription.txt requirements-slurm.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
 	$(BIN)/python -m pip install -qq -r requirements.txt
+	# basic-pitch without its declared dependencies (an old tensorflow); what it needs is above
+	$(BIN)/python -m pip install -qq --no-deps -r requirements-transcription.txt
 	$(BIN)/python -m pip install -qq --no-deps -e .
 	# the SLURM plugin stays off the default path: loaded only with PYTHONPATH=$(VENV)/slurm-plugin
 	$(BIN)/python -m pip install -qq --no-deps --target $(VENV)/slurm-plugin -r requirements-slurm.txt

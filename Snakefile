@@ -5,6 +5,7 @@
 include: "rules/common.smk"
 include: "rules/corpus.smk"
 include: "rules/audio.smk"
+include: "rules/transcribe.smk"
 include: "rules/datasets.smk"
 include: "rules/train.smk"
 include: "rules/notes.smk"

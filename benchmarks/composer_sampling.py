@@ -52,13 +52,19 @@ def compose_pieces(
     """Every (temperature, top_p) setting's `pieces` compositions for one dataset: their notes
     and the primer recording's composer and ensemble (what the performer is told). The composer
     is the run's, or the one saved in `folder` (model.json, model.weights.h5)."""
-    from models.notes.composers import load_sampler
+    from models.notes.composers import COMPOSERS, load_sampler
     from models.notes.composing import compose_piece
     from sonata.shards import read_notes_shard
 
     folder = folder or f"{results}/notes/{dataset}/composer"
     frame_seconds = float(config["notes"]["frame_seconds"])
-    sampler = load_sampler(f"{folder}/model.json", f"{folder}/model.weights.h5", frame_seconds)
+    section = config["notes"]["composer"]
+    sampling = {  # every composer's sampling keys: the saved one may not be the config's
+        key: value
+        for name in COMPOSERS
+        for key, value in COMPOSERS.sampling_settings({**section, "architecture": name}).items()
+    }
+    sampler = load_sampler(f"{folder}/model.json", f"{folder}/model.weights.h5", frame_seconds, sampling)
     header, tables = read_notes_shard(f"{results}/shards/{dataset}/notes/test.h5")
     made = []
     for temperature, top_p in settings:

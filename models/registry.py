@@ -3,7 +3,8 @@ the composers (models.notes.composers) and the performers (models.notes.performe
 
 An adapter is one module's class. It owns its spec (from its config section), its model card,
 its training, loading and generation, and it says which keys of its section shape only
-generation (`sampling_keys`: handed to it when it generates, never retraining it) and which keys
+generation (`sampling_keys`: handed to it when it generates, never retraining it; a key of a
+subsection of its own is named with a dot, as in "beat_lstm.reprise") and which keys
 of a section it shares with the other adapters of its kind are its alone (`own_keys`: another
 adapter's training never reads them). Code outside a registry asks the registry, never an
 adapter's name; a new adapter is a module and one line in its registry's list.
@@ -21,7 +22,7 @@ class Adapter(Protocol):
     name: str  # what a config section's `architecture` says
     card_name: str  # what its model cards' `architecture` says
     own_keys: tuple[str, ...]  # keys of a shared section that only this adapter reads
-    sampling_keys: tuple[str, ...]  # keys its generation reads
+    sampling_keys: tuple[str, ...]  # keys its generation reads ("sub.key" inside a subsection)
     retrain_keys: tuple[str, ...]  # of the sampling keys, those its training reads too
 
 
@@ -76,7 +77,7 @@ class Registry(Mapping[str, A], Generic[A]):
         chosen = self.named(section["architecture"])
         others = {k for a in self.adapters.values() if a is not chosen for k in a.own_keys}
         skipped = (set(chosen.sampling_keys) - set(chosen.retrain_keys)) | others
-        return {k: v for k, v in section.items() if k not in skipped}
+        return _without(section, skipped)
 
     def training_schedule(self, section: dict) -> dict:
         """The epochs, steps per epoch and validation steps its adapter trains for: from the
@@ -88,6 +89,26 @@ class Registry(Mapping[str, A], Generic[A]):
         return {k: source[k] for k in ("epochs", "steps_per_epoch", "validation_steps") if k in source}
 
     def sampling_settings(self, section: dict) -> dict:
-        """The keys of a config section that its adapter's generation reads (its sampling)."""
+        """The keys of a config section that its adapter's generation reads (its sampling), by
+        their own names (a subsection's key without its subsection's name)."""
         chosen = self.named(section["architecture"])
-        return {k: section[k] for k in chosen.sampling_keys if k in section}
+        found = {}
+        for path in chosen.sampling_keys:
+            *parents, key = path.split(".")
+            inner = section
+            for parent in parents:
+                inner = inner.get(parent, {})
+            if key in inner:
+                found[key] = inner[key]
+        return found
+
+
+def _without(section: dict, paths: set[str]) -> dict:
+    """A copy of a section without the keys at `paths` ("key", or "sub.key" inside a subsection)."""
+    kept = {}
+    for key, value in section.items():
+        if key in paths:
+            continue
+        inner = {p.split(".", 1)[1] for p in paths if p.startswith(key + ".")}
+        kept[key] = _without(value, inner) if inner and isinstance(value, dict) else value
+    return kept

@@ -21,6 +21,7 @@ from sonata.catalog import (
     load_recordings,
     select_recordings,
     split_recordings,
+    with_transcribed_labels,
 )
 from models.raw_audio import model_scheme, shard_trim, window_schemes
 from models.notes.composers import COMPOSERS
@@ -44,6 +45,14 @@ DATASETS_SOURCE = config_source("datasets", workflow.overwrite_configfiles)
 try:
     SCHEMES = window_schemes(config)
     RECORDINGS = load_recordings(config)
+    # the corpus's own label CSVs (None where it has none): what a transcription is scored against
+    CORPUS_LABELS = {rid: rec.labels for rid, rec in RECORDINGS.items()}
+    RECORDINGS = with_transcribed_labels(
+        RECORDINGS,
+        config["corpus"]["on_missing_labels"],
+        config["transcription"]["replace_labels"],
+        config["transcription"]["program"],
+    )
     EMBEDDED_RECORDINGS = embedded_recordings(config["corpus"])
     DATASETS = list(config["datasets"])
     ASSIGNMENT = {
@@ -125,6 +134,21 @@ def get_dataset_labels(wildcards):
         RECORDINGS[rid].labels
         for rid in sorted(ASSIGNMENT[wildcards.dataset])
         if RECORDINGS[rid].labels
+    ]
+
+
+def get_corpus_labels(wildcards):
+    """The corpus's own label CSV of a recording being transcribed, where it has one."""
+    labels = CORPUS_LABELS.get(int(wildcards.id))
+    return [labels] if labels else []
+
+
+def get_transcription_quality(wildcards):
+    """What the transcriber measured on each of a dataset's recordings it labelled."""
+    return [
+        f"results/transcribed/{rid}.json"
+        for rid in sorted(ASSIGNMENT[wildcards.dataset])
+        if RECORDINGS[rid].labels != CORPUS_LABELS.get(rid)
     ]
 
 

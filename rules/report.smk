@@ -24,6 +24,10 @@ rule compute_metrics:
     params:
         pieces=get_generated_pieces,
         metrics=config["metrics"],
+        # the transcriber that judges every piece with notes; none when metrics.transcribe is off
+        transcription=(
+            config["transcription"] if config["metrics"]["transcribe"] else None
+        ),
         seed=config["seed"],
     script:
         "../workflow_scripts/compute_metrics.py"

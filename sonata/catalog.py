@@ -6,6 +6,7 @@ without checkpoints.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -161,6 +162,30 @@ def expected_labels(audio: str) -> str:
     return str(path.parent.parent / path.parent.name.replace("_data", "_labels") / f"{path.stem}.csv")
 
 
+TRANSCRIBED_LABELS = "results/transcribed/{id}.csv"  # where rule transcribe_labels writes a recording's
+
+
+def with_transcribed_labels(
+    recordings: dict[int, Recording], on_missing_labels: str, replace_labels: bool, program: int
+) -> dict[int, Recording]:
+    """The recordings with the label CSV the notes route should learn from: the transcriber's
+    (TRANSCRIBED_LABELS) where a recording has none and `on_missing_labels` is "transcribe", and
+    for every recording with `replace_labels` (to measure what learning from transcriptions
+    costs). A recording that had no labels plays `program` alone (basic-pitch tells no
+    instruments apart), which is what an instrument filter then judges; one that had labels keeps
+    the instruments they list."""
+    swapped = {}
+    for rid, rec in recordings.items():
+        if rec.labels is None and on_missing_labels == "transcribe":
+            rec = dataclasses.replace(
+                rec, labels=TRANSCRIBED_LABELS.format(id=rid), instruments=(int(program),)
+            )
+        elif rec.labels is not None and replace_labels:
+            rec = dataclasses.replace(rec, labels=TRANSCRIBED_LABELS.format(id=rid))
+        swapped[rid] = rec
+    return swapped
+
+
 def musicnet_recordings(corpus_cfg: dict, need_instruments: bool) -> dict[int, Recording]:
     """Pair MusicNet metadata rows with audio files; refuse (or skip) mismatches."""
     root = Path(corpus_cfg["musicnet_root"])
@@ -264,7 +289,8 @@ def select_recordings(
         raise SonataError(
             f"dataset {dataset!r} filters by instrument, which the label CSVs tell, but "
             f"{len(unlabelled)} of its recordings have none: {unlabelled[:20]}. Add those files, or "
-            "set corpus.on_missing_labels: skip to leave such recordings out."
+            "set corpus.on_missing_labels: skip to leave such recordings out, or transcribe to label "
+            "them by transcription."
         )
     if not chosen:
         raise SonataError(

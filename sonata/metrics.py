@@ -21,6 +21,7 @@ from sonata.audio import read_audio
 from sonata.composition import composition_measures, looped_passage, shuffled_pitches
 from sonata.labels import read_labels
 from sonata.records import COMPOSED, HELD_OUT, REAL_PASSAGE, SYNTHESIZED
+from sonata.transcription import TranscriberSettings, transcribe, transcription_scores
 
 log = logging.getLogger("sonata.metrics")
 
@@ -35,8 +36,16 @@ def real_segment(rows: list[dict], n: int) -> np.ndarray:
     return np.resize(audio, n)
 
 
-def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed: int) -> pd.DataFrame:
-    """One row per piece and per baseline (silence, noise, real validation audio).
+def compute(
+    manifest: pd.DataFrame,
+    pieces: list[dict],
+    metrics_cfg: dict,
+    seed: int,
+    transcriber: TranscriberSettings | None = None,
+) -> pd.DataFrame:
+    """One row per piece and per baseline (silence, noise, real validation audio); with a
+    `transcriber`, every piece with notes (performed, synthesized, real held-out) also by how
+    well basic-pitch hears those notes in it (sound_measures).
 
     kind: "generated" for what a model made, "real" for a real held-out passage (the ceiling its
     performed notes stand beside), "synthesized" for composed notes through the synthesizer (a
@@ -57,7 +66,7 @@ def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed:
         assert piece_rate == rate, f"{piece['file']} has {piece_rate} Hz, reference {rate} Hz"
         kind = {REAL_PASSAGE: "real", SYNTHESIZED: "synthesized"}.get(piece["model"], "generated")
         notes = read_labels(piece["notes"]) if piece.get("notes") else None
-        measured = sound_measures(audio, rate, reference, metrics_cfg, notes)
+        measured = sound_measures(audio, rate, reference, metrics_cfg, notes, transcriber)
         if piece["model"] == HELD_OUT and piece.get("passage") in real_passages:
             real = read_audio(real_passages[piece["passage"]])[0]
             measured["passage_distance"] = spectral_match(
@@ -84,10 +93,17 @@ def compute(manifest: pd.DataFrame, pieces: list[dict], metrics_cfg: dict, seed:
 
 
 def sound_measures(
-    audio: np.ndarray, rate: int, reference: np.ndarray, metrics_cfg: dict, notes: pd.DataFrame | None = None
+    audio: np.ndarray,
+    rate: int,
+    reference: np.ndarray,
+    metrics_cfg: dict,
+    notes: pd.DataFrame | None = None,
+    transcriber: TranscriberSettings | None = None,
 ) -> dict:
     """Every per-piece measure of a sound (sonata.analysis.describe against the held-out
-    reference spectrum) and, given the notes it was made from, whether it plays them."""
+    reference spectrum) and, given the notes it was made from, whether it plays them: score
+    following, and with a `transcriber` the onset and frame F1 of what an independent
+    transcriber (basic-pitch) hears in it against those notes, as the field judges a synthesizer."""
     measured = describe(audio, rate, reference, metrics_cfg)
     if notes is not None:
         measured["score_following"] = score_following(
@@ -98,6 +114,11 @@ def sound_measures(
             float(metrics_cfg["frame_seconds"]),
             float(metrics_cfg["silence_threshold"]),
         )
+        if transcriber is not None:
+            heard = transcribe(audio, rate, transcriber)
+            scores = transcription_scores(notes, heard, transcriber.onset_tolerance)
+            measured["transcription_onset_f1"] = scores["onset_f1"]
+            measured["transcription_frame_f1"] = scores["frame_f1"]
     return measured
 
 

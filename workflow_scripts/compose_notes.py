@@ -27,7 +27,7 @@ def compose(
     with the sampling settings its composer reads (`sampling`: notes.composer's sampling keys)."""
     from models.notes.composers import load_sampler
 
-    sampler = load_sampler(card_path, weights_path, frame_seconds)
+    sampler = load_sampler(card_path, weights_path, frame_seconds, sampling)
     header, tables = read_notes_shard(test_path)
     pieces = []
     for i, (seconds, midi, labels) in enumerate(zip(durations, midi_out, labels_out)):

@@ -8,6 +8,7 @@ from sonata.audio import atomic_path
 from sonata.labels import labels_table
 from sonata.metrics import compute, end_to_end, held_out_stretches, note_metrics
 from sonata.shards import read_notes_shard
+from sonata.transcription import transcriber_settings
 
 log = logging.getLogger("sonata.metrics")
 
@@ -21,6 +22,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
         snakemake.params.pieces,
         snakemake.params.metrics,
         snakemake.params.seed,
+        transcriber_settings(snakemake.params.transcription) if snakemake.params.transcription else None,
     )
     table.insert(0, "dataset", snakemake.wildcards.dataset)
     with atomic_path(snakemake.output.audio, suffix=".parquet") as tmp:

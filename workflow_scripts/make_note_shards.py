@@ -18,7 +18,8 @@ def note_shards(manifest: pd.DataFrame, dataset: str, outputs: dict[str, str]) -
     if len(unlabelled):
         raise SonataError(
             f"dataset {dataset!r}: recording(s) {sorted(unlabelled['id'].tolist())} have no label CSV, "
-            "and the notes route learns from labels; add their <id>.csv under *_labels/ or leave "
+            "and the notes route learns from labels; add their <id>.csv under *_labels/, set "
+            "corpus.on_missing_labels: transcribe to label them by transcription, or leave "
             f"them out of datasets.{dataset} (composers, ensembles or instruments)"
         )
     counts = {}

@@ -29,12 +29,14 @@ from models.nets.lstm import lstm_step, lstm_weights
 from models.nets.sampling import choose, instrument_mask
 from models.notes.beats import BeatVocabulary
 from models.notes.keyboard import KEYS, LOWEST
+from sonata import SonataError
 
 INTERVALS = 2 * KEYS - 1  # -87 .. +87 semitones
 PROFILE_DECAY = 0.95  # the key profile's weight of the previous notes, per note
 CENTRE_DECAY = 0.9  # the running mean pitch's weight of the previous notes, per note
 BAR_BEATS = 4  # the position input counts grid steps modulo this many beats
 MAX_CHORD = 12  # composing: notes one onset may hold (the corpus has at most 10)
+MAX_NOTE_BEATS = 16  # composing: the longest note (beats): no more DURATION tokens past it
 # event state: [time, previous key, centre, last note's key, previous token, notes at this onset,
 # profile 12, end 88]
 TIME, PREVIOUS, CENTRE, LAST, TOKEN, CHORD, PROFILE, END = 0, 1, 2, 3, 4, 5, 6, 18
@@ -433,8 +435,9 @@ def _step(token, state, h, c, weights, constants, z, x, logits, sounding, profil
 @numba.njit(cache=True)
 def _allowed(state, constants, kinds, grammar, permitted, tempo_token, allowed):
     """Which tokens may follow: the grammar, `permitted`, SHIFTs that stop at the next TEMPO
-    boundary, a DURATION after a DURATION only after a full one, no NOTE or PROGRAM past
-    MAX_CHORD notes at one onset, and TEMPO (the piece's own) exactly when a SHIFT has reached a boundary."""
+    boundary, a DURATION after a DURATION only after a full one and within MAX_NOTE_BEATS, no
+    NOTE or PROGRAM past MAX_CHORD notes at one onset, and TEMPO (the piece's own) exactly when
+    a SHIFT has reached a boundary."""
     shift0, duration0 = constants[0], constants[2]
     max_duration, span = constants[6], constants[8]
     last = int(state[TOKEN])
@@ -443,6 +446,8 @@ def _allowed(state, constants, kinds, grammar, permitted, tempo_token, allowed):
     at_boundary = previous_kind == 1 and time % span == 0
     room = span - time % span
     chord_full = state[CHORD] >= MAX_CHORD and previous_kind != 4  # after a PROGRAM, its NOTE
+    held = state[END + int(state[LAST])] - time if state[LAST] >= 0 else 0.0  # the note's length so far
+    longest = held >= MAX_NOTE_BEATS * constants[7] // BAR_BEATS
     for k in range(allowed.shape[0]):
         allowed[k] = grammar[previous_kind, kinds[k]] and permitted[k]
         if kinds[k] == 5:
@@ -451,7 +456,7 @@ def _allowed(state, constants, kinds, grammar, permitted, tempo_token, allowed):
             allowed[k] = False
         elif kinds[k] == 1 and k - shift0 + 1 > room:
             allowed[k] = False
-        elif kinds[k] == 3 and previous_kind == 3 and last != duration0 + max_duration - 1:
+        elif kinds[k] == 3 and previous_kind == 3 and (last != duration0 + max_duration - 1 or longest):
             allowed[k] = False
         elif (kinds[k] == 2 or kinds[k] == 4) and chord_full:
             allowed[k] = False
@@ -459,25 +464,34 @@ def _allowed(state, constants, kinds, grammar, permitted, tempo_token, allowed):
         allowed[tempo_token] = True
 
 
-RECALL_MATCH = 8  # tokens (about three notes) that must match for a recalled continuation
-RECALL_RUN = 40  # recalled tokens in a row at most (fewer notes than sonata.composition's loop)
+# the home key's scale (from the tonic up): major; minor with both sixths and sevenths
+HOME_SCALES = np.array(
+    [[1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], [1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1]], dtype=np.float64
+)
 
 
 @numba.njit(cache=True)
-def _recalled(history, known):
-    """The token after the latest earlier occurrence of the last RECALL_MATCH tokens of
-    history[:known], or -1."""
-    if known <= RECALL_MATCH:
-        return -1
-    for j in range(known - 2, RECALL_MATCH - 2, -1):
-        same = True
-        for m in range(RECALL_MATCH):
-            if history[j - m] != history[known - 1 - m]:
-                same = False
-                break
-        if same:
-            return history[j + 1]
-    return -1
+def _home_bias(primer, constants, weight):
+    """Per key of the keyboard: `weight` times the standardized Krumhansl-Kessler profile value
+    of its pitch class in the primer's key (the best of the 24 for all its notes); 0 without
+    notes or weight."""
+    bias = np.zeros(KEYS, dtype=np.float32)
+    counts = np.zeros(12)
+    note0, duration0 = constants[1], constants[2]
+    for token in primer:
+        if note0 <= token < duration0:
+            counts[(token - note0 + LOWEST) % 12] += 1.0
+    if weight == 0 or counts.sum() == 0:
+        return bias
+    posterior = np.empty(24)
+    key_posterior(counts, posterior)
+    mode, tonic = divmod(int(np.argmax(posterior)), 12)
+    for k in range(KEYS):
+        bias[k] = -weight * (1.0 - HOME_SCALES[mode, (k + LOWEST - tonic) % 12])
+    return bias
+
+
+PLAN_DRAWS = 3  # uniform draws per token: the plan's (reprise or not), its source, a variation
 
 
 @numba.njit(cache=True)
@@ -495,14 +509,23 @@ def _compose(
     top_p,
     uniforms,
     index,
-    recall,
-    recall_uniforms,
+    phrase_steps,
+    reprise,
+    variation,
+    plan_uniforms,
+    home_weight,
 ):
     """Feed START and the primer, then draw tokens until the grid time passes `stop_time` steps
-    after the primer (or max_new tokens). With probability `recall` a token is instead the one
-    that followed the latest earlier occurrence of the last RECALL_MATCH tokens (primer
-    included), where the rules allow it (a cache of the piece's own material: its motifs
-    return), for at most RECALL_RUN tokens in a row, then not for as many."""
+    after the primer (or max_new tokens).
+
+    The plan above the notes: the piece falls into phrases of `phrase_steps` grid steps, counted
+    from the start of the recording's grid (so on its bars). With probability `reprise` a phrase
+    restates one of the piece's own earlier whole phrases (drawn alike), token by token through
+    the network, each of its notes redrawn with probability `variation` (a varied reprise, not a
+    loop); a restated token the rules no longer allow ends the reprise there. The primer is never
+    restated: what returns is the composer's own material. The home key: the key of the whole
+    primer's pitch classes (Krumhansl-Kessler) adds `home_weight` times its standardized profile
+    to every NOTE's logit, so the piece keeps a tonic to return to as its local key moves."""
     units = weights[4].shape[0]
     h = np.zeros(units, dtype=np.float32)
     c = np.zeros(units, dtype=np.float32)
@@ -510,6 +533,7 @@ def _compose(
     x = np.empty(weights[3].shape[0], dtype=np.float32)
     logits = np.empty(weights[6].shape[1], dtype=np.float32)
     allowed = np.empty(weights[6].shape[1], dtype=np.bool_)
+    notes_only = np.empty(weights[6].shape[1], dtype=np.bool_)
     sounding = np.zeros(12, dtype=np.float32)
     profile = np.zeros(12, dtype=np.float32)
     key = np.zeros(24, dtype=np.float32)
@@ -518,33 +542,47 @@ def _compose(
     for t in range(primer.shape[0]):
         _step(primer[t], state, h, c, weights, constants, z, x, logits, sounding, profile, key, index)
     start = state[TIME]
+    home = _home_bias(primer, constants, home_weight)
+    note0 = constants[1]
+    for k in range(KEYS):
+        logits[note0 + k] += home[k]
     out = np.empty(max_new, dtype=np.int32)
-    history = np.empty(primer.shape[0] + max_new, dtype=np.int32)
-    history[: primer.shape[0]] = primer
-    known = primer.shape[0]
+    phrase_starts = np.empty(max_new, dtype=np.int64)  # index in `out` of each phrase's first token
+    phrases = 0
+    source, source_end = -1, -1  # the earlier tokens being restated: out[source:source_end]
     made = 0
-    run = 0
-    rest = 0
     while made < max_new and state[TIME] - start < stop_time:
         _allowed(state, constants, kinds, grammar, permitted, tempo_token, allowed)
+        u_plan, u_source, u_vary = plan_uniforms[made]
         token = -1
-        if recall > 0 and rest == 0 and recall_uniforms[made] < recall:
-            candidate = _recalled(history, known)
-            if candidate >= 0 and allowed[candidate]:
+        if source >= 0:
+            candidate = out[source]
+            source += 1
+            if source >= source_end:
+                source = -1
+            if not allowed[candidate]:
+                source = -1
+            elif kinds[candidate] == 2 and u_vary < variation:
+                for k in range(allowed.shape[0]):
+                    notes_only[k] = allowed[k] and kinds[k] == 2
+                token = choose(logits, notes_only, temperature, top_p, uniforms[made])
+            else:
                 token = candidate
-        if token >= 0:
-            run += 1
-            if run >= RECALL_RUN:
-                run, rest = 0, RECALL_RUN
-        else:
+        if token < 0:
             token = choose(logits, allowed, temperature, top_p, uniforms[made])
-            run = 0
-            rest = max(0, rest - 1)
-        history[known] = token
-        known += 1
         out[made] = token
         made += 1
         _step(token, state, h, c, weights, constants, z, x, logits, sounding, profile, key, index)
+        for k in range(KEYS):
+            logits[note0 + k] += home[k]
+        if phrase_steps > 0 and kinds[token] == 5 and state[TIME] % phrase_steps == 0:
+            # a phrase ends: its closing TEMPO is out[made - 1]; the next one starts here
+            phrase_starts[phrases] = made
+            phrases += 1
+            source = -1
+            if phrases >= 2 and u_plan < reprise:
+                j = int(u_source * (phrases - 1))  # a whole earlier phrase: 0 .. phrases - 2
+                source, source_end = phrase_starts[j], phrase_starts[j + 1] - 1
     return out[:made]
 
 
@@ -552,7 +590,16 @@ class BeatComposerSampler:
     """Note tokens from a trained beat_lstm composer, seeded and reproducible: the LSTM and the
     events' state run through the primer and then the whole piece."""
 
-    def __init__(self, model: keras.Model, vocabulary: BeatVocabulary, past: int, recall: float = 0.0):
+    def __init__(
+        self,
+        model: keras.Model,
+        vocabulary: BeatVocabulary,
+        past: int,
+        phrase_beats: int = 0,
+        reprise: float = 0.0,
+        variation: float = 0.0,
+        home_weight: float = 0.0,
+    ):
         def array(layer, i):
             return np.ascontiguousarray(np.asarray(layer.get_weights()[i], dtype=np.float32))
 
@@ -573,7 +620,15 @@ class BeatComposerSampler:
         )
         self.vocabulary = vocabulary
         self.past = past
-        self.recall = recall  # the probability of recalling the piece's own continuation
+        if phrase_beats % vocabulary.tempo_every:
+            raise SonataError(
+                f"phrase_beats {phrase_beats} is no multiple of tempo_every {vocabulary.tempo_every}: "
+                "a phrase must end where a TEMPO token stands (notes.composer.beat_lstm)"
+            )
+        self.phrase_beats = phrase_beats  # the plan's phrase length (beats); 0: no plan
+        self.reprise = reprise  # the probability that a phrase restates an earlier one
+        self.variation = variation  # the probability that a restated note is drawn anew
+        self.home_weight = home_weight  # the home key's pull on every note's logit
         self.constants = vocabulary_constants(vocabulary)
         self.kinds = vocabulary.kinds()
 
@@ -619,8 +674,11 @@ class BeatComposerSampler:
             float(top_p),
             rng.random(max_new),
             key_index(),
-            float(self.recall),
-            np.random.default_rng([seed, 1]).random(max_new),
+            int(self.phrase_beats * v.grid),
+            float(self.reprise),
+            float(self.variation),
+            np.random.default_rng([seed, 1]).random((max_new, PLAN_DRAWS)),
+            float(self.home_weight),
         )
         if progress is not None:
             progress(len(tokens))

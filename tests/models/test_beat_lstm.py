@@ -136,6 +136,40 @@ def test_composed_tokens_follow_the_grammar_keep_the_tempo_and_are_seeded():
     assert (notes["offset"] > notes["onset"]).all()
 
 
+def test_the_plan_restates_phrases_with_variation_and_the_home_key_holds_the_scale():
+    """The plan above the notes, on an untrained network (whose own notes go anywhere): every
+    phrase restating an earlier one brings motifs back far more than no plan, yet varied notes
+    keep it from a loop; a strong home key keeps every note in the primer's scale (C major); no
+    note outlasts MAX_NOTE_BEATS."""
+    from models.nets.beat_lstm import MAX_NOTE_BEATS
+    from sonata.composition import looping, repetition
+
+    model = small_model()
+    primer = VOCAB.encode(scale_piece(seconds_per_beat=0.4, bars=8))
+
+    def notes(**plan):
+        sampler = BeatComposerSampler(model, VOCAB, 512, **plan)
+        return VOCAB.decode(sampler.compose(primer, 60.0, 1.0, 0.95, seed=3, instruments=[1]))
+
+    free, planned = notes(), notes(phrase_beats=8, reprise=1.0, variation=0.0)
+    assert repetition(planned) > 0.6 and repetition(free) < 0.2
+    assert looping(notes(phrase_beats=8, reprise=1.0, variation=0.3)) < looping(planned)
+    held = notes(home_weight=50.0)
+    assert set(held["pitch"] % 12) <= {0, 2, 4, 5, 7, 9, 11} and set(free["pitch"] % 12) - {
+        0,
+        2,
+        4,
+        5,
+        7,
+        9,
+        11,
+    }
+    beats = (free["offset"] - free["onset"]) * VOCAB.tempo(primer) / 60
+    assert beats.max() <= MAX_NOTE_BEATS + 1e-6
+    with pytest.raises(Exception, match="phrase_beats 6 is no multiple of tempo_every 8"):
+        BeatComposerSampler(model, VOCAB, 512, phrase_beats=6)
+
+
 def test_the_adapter_trains_saves_loads_and_composes(tmp_path):
     header = dict(composers=("Test",), ensembles=("Solo Piano",), wavs=("a.wav",), movements=("m",))
     paths = {}
@@ -161,7 +195,10 @@ def test_the_adapter_trains_saves_loads_and_composes(tmp_path):
             "grid": 12,
             "tempo_every": 8,
             "dropout": 0.1,
-            "recall": 0.5,
+            "phrase_beats": 8,
+            "reprise": 0.5,
+            "variation": 0.2,
+            "home_weight": 1.0,
             "transpose": 1,
         },
     }
@@ -185,7 +222,10 @@ def test_the_adapter_trains_saves_loads_and_composes(tmp_path):
     assert len(pd.read_csv(out.history)) == 2
     from sonata.records import ModelCard
 
-    sampler = composer.sampler(ModelCard.from_json(out.card), out.weights, 0.01)
+    sampling = {
+        key: cfg["beat_lstm"][key] for key in ("past", "phrase_beats", "reprise", "variation", "home_weight")
+    }
+    sampler = composer.sampler(ModelCard.from_json(out.card), out.weights, 0.01, sampling)
     from sonata.shards import read_notes_shard
 
     _, tables = read_notes_shard(paths["test"])

@@ -148,9 +148,9 @@ def test_each_composer_trains_saves_loads_and_composes_through_the_registry(tmp_
             settings, notes["frame_seconds"], training, shards["train"], shards["train"], 0, out
         )
         assert card.architecture == adapter.card_name
-        sampler = load_sampler(out.card, out.weights, notes["frame_seconds"])
-        _, tables = read_notes_shard(shards["train"])
         sampling = COMPOSERS.sampling_settings(section)
+        sampler = load_sampler(out.card, out.weights, notes["frame_seconds"], sampling)
+        _, tables = read_notes_shard(shards["train"])
         pieces = [
             compose_piece(sampler, tables, 0, 3.0, sampling["temperature"], sampling["top_p"], True, 5)[1]
             for _ in range(2)
@@ -179,5 +179,11 @@ def test_each_composer_retrains_on_its_own_keys_only():
     assert trains(beat, other) == before
     assert before[1]["epochs"] == section["beat_lstm"]["epochs"]
     assert trains({**beat, "beat_lstm": {**section["beat_lstm"], "units": 8}}) != before
+    plan = {"past": 7, "phrase_beats": 32, "reprise": 0.9, "variation": 0.0, "home_weight": 0.5}
+    assert trains({**beat, "beat_lstm": {**section["beat_lstm"], **plan}}) == before
+    assert (
+        COMPOSERS.sampling_settings({**beat, "beat_lstm": {**section["beat_lstm"], **plan}}).items()
+        >= plan.items()
+    )
     assert trains({**seq, "units": section["units"] + 1}) != trains(seq)
     assert trains({**seq, "beat_lstm": {}, "top_p": 0.5}) == trains(seq)

@@ -532,3 +532,34 @@ def test_a_users_own_datasets_and_models_replace_the_shipped_ones(tmp_path):
     failed = snakemake(tmp_path, "-n", "results/samples", "--configfile", str(mine), check=False)
     assert failed.returncode != 0
     assert f"Fix datasets.piano.composers in {mine}" in failed.stdout + failed.stderr
+
+
+@pytest.mark.slow
+def test_a_recording_without_labels_is_labelled_by_transcription_and_a_silent_one_is_named(tmp_path):
+    """corpus.on_missing_labels: transcribe. The notes route learns from what the transcriber
+    hears in a recording with no label CSV (marked as transcribed in its CSV); a recording in
+    which it hears nothing fails its own job, by name, instead of teaching silence."""
+    from sonata.transcription import is_transcribed
+
+    root = tmp_path / "musicnet"
+    musicnet_copy(root)
+    (root / "train_labels" / "2001.csv").unlink()  # Beethoven, Solo Piano: a 440 Hz tone
+    work = tmp_path / "work"
+    cfg = musicnet_config(root)
+    cfg["corpus"]["on_missing_labels"] = "transcribe"
+    write_config(work, cfg)
+    shards = [f"results/shards/piano/notes/{split}.h5" for split in ("train", "validation", "test")]
+    snakemake(work, "--cores", "2", *shards)
+    transcribed = work / "results" / "transcribed" / "2001.csv"
+    assert is_transcribed(transcribed) and not (work / "results" / "transcribed" / "2000.csv").exists()
+    notes = read_labels(transcribed)
+    assert 69 in set(notes["pitch"]) and (notes["program"] == 1).all()  # A4, at transcription.program
+    manifest = pd.read_parquet(work / "results" / "datasets" / "piano" / "manifest.parquet").set_index("id")
+    assert manifest.loc[2001, "labels"] == "results/transcribed/2001.csv"
+    assert manifest.loc[2000, "labels"].endswith("train_labels/2000.csv")
+
+    sf.write(str(root / "train_data" / "2001.wav"), np.zeros(3 * 44100), 44100, subtype="PCM_16")
+    result = snakemake(work, "--cores", "2", *shards, check=False)
+    assert result.returncode != 0
+    log = (work / "logs" / "transcribe_labels" / "2001.log").read_text()
+    assert "hears no notes in recording results/wav/2001.wav" in log

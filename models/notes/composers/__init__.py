@@ -44,8 +44,9 @@ class Composer(Adapter, Protocol):
         """(compiled model, inputs, targets, tokens predicted): one training step at the size its
         training settings `cfg` say, on random notes, for the step benchmarks."""
 
-    def sampler(self, card: ModelCard, weights_path: str, frame_seconds: float) -> Any:
-        """A sampler over trained weights: `past` (primer tokens it reads), `vocabulary`
+    def sampler(self, card: ModelCard, weights_path: str, frame_seconds: float, sampling: dict) -> Any:
+        """A sampler over trained weights, shaped by `sampling` (the registry's sampling_settings
+        of the config's section): `past` (primer tokens it reads), `vocabulary`
         (a models.notes.tokens.NoteVocabulary) and `compose(primer, seconds, temperature,
         top_p, seed, progress=None, instruments=None)` -> tokens."""
 
@@ -55,10 +56,11 @@ COMPOSERS: Registry[Composer] = Registry(
 )
 
 
-def load_sampler(card_path: str, weights_path: str, frame_seconds: float) -> Any:
-    """The sampler of a trained composer, by its model card."""
+def load_sampler(card_path: str, weights_path: str, frame_seconds: float, sampling: dict) -> Any:
+    """The sampler of a trained composer, by its model card, shaped by `sampling` (the config's
+    sampling keys: COMPOSERS.sampling_settings)."""
     from sonata.records import ModelCard
 
     card = ModelCard.from_json(card_path)
     adapter = COMPOSERS.of_card(card.architecture, "retrain it (delete results/notes/<dataset>/composer)")
-    return adapter.sampler(card, weights_path, frame_seconds)
+    return adapter.sampler(card, weights_path, frame_seconds, sampling)

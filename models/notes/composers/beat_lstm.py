@@ -4,7 +4,9 @@ sounding now (its tokens: models.notes.beats; its network and sampler: models.ne
 It carries its state through the primer and the whole piece, as Performance RNN does.
 
 Its settings are the `notes.composer.beat_lstm` section (its own key); it shares the composing
-keys `temperature`, `top_p` and `keep_ensemble` with every composer.
+keys `temperature`, `top_p` and `keep_ensemble` with every composer. Of its own, `past` and the
+plan above the notes (`phrase_beats`, `reprise`, `variation`: models.nets.beat_lstm._compose)
+only shape composing, so changing them composes again without retraining.
 """
 
 from __future__ import annotations
@@ -126,10 +128,10 @@ def train_composer(
         out,
         architecture=BeatLSTMComposer.card_name,
         model=dict(own),
-        scheme={"vocabulary": vocabulary_settings(vocabulary), "past": int(own["past"])},
+        scheme={"vocabulary": vocabulary_settings(vocabulary)},
         sample_rate=int(vocabulary.grid),  # grid steps per beat
         conditions=[],
-        context_samples=int(own["past"]),  # primer tokens read
+        context_samples=window,  # tokens one training window reads
         context_ms=0.0,
     )
 
@@ -142,7 +144,12 @@ class BeatLSTMComposer:
     card_name = "beat_lstm_composer"
     own_keys: tuple[str, ...] = (SECTION,)
     schedule_section = SECTION  # its epochs and steps are in its own section
-    sampling_keys = ("temperature", "top_p", "keep_ensemble")
+    sampling_keys = (
+        "temperature",
+        "top_p",
+        "keep_ensemble",
+        *(f"{SECTION}.{key}" for key in ("past", "phrase_beats", "reprise", "variation", "home_weight")),
+    )
     retrain_keys: tuple[str, ...] = ()
 
     def train(
@@ -192,12 +199,20 @@ class BeatLSTMComposer:
         x, y = window_batch(sequences, window, int(own["batch_size"]), rng)
         return model, x, y, int(np.size(y))
 
-    def sampler(self, card: ModelCard, weights_path: str, frame_seconds: float) -> BeatComposerSampler:
-        """Its sampler over a trained composer's weights (see BeatComposerSampler.compose)."""
+    def sampler(
+        self, card: ModelCard, weights_path: str, frame_seconds: float, sampling: dict
+    ) -> BeatComposerSampler:
+        """Its sampler over a trained composer's weights, with the primer length and the plan
+        that `sampling` (its sampling keys) sets (see BeatComposerSampler.compose)."""
         from models.nets.beat_lstm import BeatComposerSampler, load_composer
 
         vocabulary = BeatVocabulary(**card.scheme["vocabulary"])
-        recall = float(card.model.get("recall", 0.0))  # cards written before it had none
         return BeatComposerSampler(
-            load_composer(card, weights_path), vocabulary, int(card.scheme["past"]), recall
+            load_composer(card, weights_path),
+            vocabulary,
+            int(sampling["past"]),
+            int(sampling.get("phrase_beats", 0)),
+            float(sampling.get("reprise", 0.0)),
+            float(sampling.get("variation", 0.0)),
+            float(sampling.get("home_weight", 0.0)),
         )

@@ -150,8 +150,11 @@ class Seq2SeqComposer:
         x, y = composer_batch([tokens], vocabulary, past, future, 0, int(cfg["batch_size"]), rng)
         return compiled_composer(vocabulary.size, cfg), x, y, y.size
 
-    def sampler(self, card: ModelCard, weights_path: str, frame_seconds: float) -> ComposerSampler:
-        """Its sampler over a trained composer's weights (see ComposerSampler.compose)."""
+    def sampler(
+        self, card: ModelCard, weights_path: str, frame_seconds: float, sampling: dict
+    ) -> ComposerSampler:
+        """Its sampler over a trained composer's weights (see ComposerSampler.compose); what it
+        samples at comes with each compose call, so `sampling` adds nothing."""
         from models.nets.note_seq2seq import ComposerSampler, load_composer
 
         return ComposerSampler(load_composer(card, weights_path), NoteVocabulary(step=frame_seconds))
