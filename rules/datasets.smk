@@ -34,6 +34,7 @@ rule describe_dataset:
     input:
         manifest="results/datasets/{dataset}/manifest.parquet",
         labels=get_dataset_labels,
+        transcribed=get_transcription_quality,
     output:
         minutes="results/datasets/{dataset}/minutes.csv",
         notes="results/datasets/{dataset}/notes.csv",

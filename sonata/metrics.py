@@ -41,11 +41,10 @@ def compute(
     pieces: list[dict],
     metrics_cfg: dict,
     seed: int,
-    transcriber: TranscriberSettings | None = None,
+    heard: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per piece and per baseline (silence, noise, real validation audio); with a
-    `transcriber`, every piece with notes (performed, synthesized, real held-out) also by how
-    well basic-pitch hears those notes in it (sound_measures).
+    """One row per piece and per baseline (silence, noise, real validation audio); `heard`
+    (transcription_table: what a transcriber heard of each piece's notes) joins by file.
 
     kind: "generated" for what a model made, "real" for a real held-out passage (the ceiling its
     performed notes stand beside), "synthesized" for composed notes through the synthesizer (a
@@ -66,7 +65,7 @@ def compute(
         assert piece_rate == rate, f"{piece['file']} has {piece_rate} Hz, reference {rate} Hz"
         kind = {REAL_PASSAGE: "real", SYNTHESIZED: "synthesized"}.get(piece["model"], "generated")
         notes = read_labels(piece["notes"]) if piece.get("notes") else None
-        measured = sound_measures(audio, rate, reference, metrics_cfg, notes, transcriber)
+        measured = sound_measures(audio, rate, reference, metrics_cfg, notes)
         if piece["model"] == HELD_OUT and piece.get("passage") in real_passages:
             real = read_audio(real_passages[piece["passage"]])[0]
             measured["passage_distance"] = spectral_match(
@@ -89,7 +88,33 @@ def compute(
                     **describe(audio, rate, reference, metrics_cfg),
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table.merge(heard, on="file", how="left") if heard is not None and len(heard) else table
+
+
+TRANSCRIPTION_COLUMNS = ("transcription_onset_f1", "transcription_frame_f1")
+
+
+def heard_notes(audio: np.ndarray, rate: int, notes: pd.DataFrame, transcriber: TranscriberSettings) -> dict:
+    """How well an independent transcriber (basic-pitch) hears a sound's notes: the onset and
+    frame F1 of its transcription against them, as the field judges a synthesizer. Unlike score
+    following, which a performer that sounds exactly the notes' pitch classes meets by
+    construction, it needs every note heard as that note, at its time."""
+    scores = transcription_scores(notes, transcribe(audio, rate, transcriber), transcriber.onset_tolerance)
+    return dict(zip(TRANSCRIPTION_COLUMNS, (scores["onset_f1"], scores["frame_f1"])))
+
+
+def transcription_table(pieces: list[dict], transcriber: TranscriberSettings) -> pd.DataFrame:
+    """Per piece with notes (performed, synthesized, the real held-out passages): its file and
+    heard_notes."""
+    rows = []
+    for piece in pieces:
+        if piece.get("notes"):
+            audio, rate = read_audio(piece["file"])
+            rows.append(
+                {"file": piece["file"], **heard_notes(audio, rate, read_labels(piece["notes"]), transcriber)}
+            )
+    return pd.DataFrame(rows, columns=["file", *TRANSCRIPTION_COLUMNS])
 
 
 def sound_measures(
@@ -98,12 +123,9 @@ def sound_measures(
     reference: np.ndarray,
     metrics_cfg: dict,
     notes: pd.DataFrame | None = None,
-    transcriber: TranscriberSettings | None = None,
 ) -> dict:
     """Every per-piece measure of a sound (sonata.analysis.describe against the held-out
-    reference spectrum) and, given the notes it was made from, whether it plays them: score
-    following, and with a `transcriber` the onset and frame F1 of what an independent
-    transcriber (basic-pitch) hears in it against those notes, as the field judges a synthesizer."""
+    reference spectrum) and, given the notes it was made from, whether it plays them."""
     measured = describe(audio, rate, reference, metrics_cfg)
     if notes is not None:
         measured["score_following"] = score_following(
@@ -114,11 +136,6 @@ def sound_measures(
             float(metrics_cfg["frame_seconds"]),
             float(metrics_cfg["silence_threshold"]),
         )
-        if transcriber is not None:
-            heard = transcribe(audio, rate, transcriber)
-            scores = transcription_scores(notes, heard, transcriber.onset_tolerance)
-            measured["transcription_onset_f1"] = scores["onset_f1"]
-            measured["transcription_frame_f1"] = scores["frame_f1"]
     return measured
 
 
@@ -131,17 +148,22 @@ def end_to_end(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(shifted, ignore_index=True)
 
 
-def note_metrics(pieces: list[dict], held_out: pd.DataFrame, seed: int) -> pd.DataFrame:
+def note_metrics(
+    pieces: list[dict], held_out: pd.DataFrame, seed: int, composer_bits: float | None = None
+) -> pd.DataFrame:
     """Each composed piece's notes as a musician reads a score (sonata.composition: what sounds
     together, how the top voice moves, the key, the beat, motifs that return) and by note
     statistics, beside the held-out notes of the same length and the baselines made from them
-    (note_yardsticks), measured alike; `passage` numbers the pieces of one length."""
+    (note_yardsticks), measured alike; `passage` numbers the pieces of one length. Composed rows
+    carry `composer_bits_per_note`, the composer's negative log-likelihood of the held-out notes
+    (Composer.heldout_bits), where it is given."""
     rows = []
     for piece in pieces:
         if piece["model"] != COMPOSED:
             continue
         notes = read_labels(piece["notes"])
-        rows.append(_note_row(COMPOSED, piece["seconds"], piece.get("passage", 0), notes, held_out))
+        row = _note_row(COMPOSED, piece["seconds"], piece.get("passage", 0), notes, held_out)
+        rows.append(row | ({"composer_bits_per_note": composer_bits} if composer_bits is not None else {}))
     for seconds in sorted({row["seconds"] for row in rows}):
         stretches = held_out_stretches(held_out, seconds)
         for name, make in note_yardsticks(seconds, seed).items():

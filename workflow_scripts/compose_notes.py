@@ -25,7 +25,7 @@ def compose(
 ) -> list[dict]:
     """Each piece of `durations`, primed by held-out notes in turn (models.notes.composing),
     with the sampling settings its composer reads (`sampling`: notes.composer's sampling keys)."""
-    from models.notes.composers import load_sampler
+    from models.notes.composers import heldout_bits, load_sampler
 
     sampler = load_sampler(card_path, weights_path, frame_seconds, sampling)
     header, tables = read_notes_shard(test_path)
@@ -73,10 +73,12 @@ def compose(
             drawn,
             header.source_ids[k],
         )
+    bits = heldout_bits(card_path, weights_path, frame_seconds, test_path)
+    log.info("held-out notes: %.2f bits per note (%d notes)", bits["bits_per_note"], bits["notes"])
     with atomic_path(info_out, suffix=".json") as tmp:
         tmp.write_text(
             json.dumps(
-                {**sampling, "pieces": pieces},
+                {**sampling, "heldout_bits_per_note": bits["bits_per_note"], "pieces": pieces},
                 indent=2,
             )
         )

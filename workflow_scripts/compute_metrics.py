@@ -1,6 +1,8 @@
 """Judge generated pieces against held-out real audio, with silence, noise and real baselines."""
 
+import json
 import logging
+from pathlib import Path
 
 import pandas as pd
 
@@ -8,7 +10,6 @@ from sonata.audio import atomic_path
 from sonata.labels import labels_table
 from sonata.metrics import compute, end_to_end, held_out_stretches, note_metrics
 from sonata.shards import read_notes_shard
-from sonata.transcription import transcriber_settings
 
 log = logging.getLogger("sonata.metrics")
 
@@ -22,7 +23,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
         snakemake.params.pieces,
         snakemake.params.metrics,
         snakemake.params.seed,
-        transcriber_settings(snakemake.params.transcription) if snakemake.params.transcription else None,
+        pd.read_parquet(snakemake.input.heard) if snakemake.input.heard else None,
     )
     table.insert(0, "dataset", snakemake.wildcards.dataset)
     with atomic_path(snakemake.output.audio, suffix=".parquet") as tmp:
@@ -30,7 +31,8 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     log.info("\n%s", table.drop(columns=["file", "notes"], errors="ignore").to_string(index=False))
     _, tables = read_notes_shard(snakemake.input.test_notes)
     held_out = end_to_end(tables)
-    notes = note_metrics(snakemake.params.pieces, held_out, snakemake.params.seed)
+    composer_bits = json.loads(Path(snakemake.input.composition).read_text()).get("heldout_bits_per_note")
+    notes = note_metrics(snakemake.params.pieces, held_out, snakemake.params.seed, composer_bits)
     notes.insert(0, "dataset", snakemake.wildcards.dataset)
     with atomic_path(snakemake.output.notes, suffix=".parquet") as tmp:
         notes.to_parquet(tmp, index=False)

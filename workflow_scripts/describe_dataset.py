@@ -1,4 +1,7 @@
-"""What a dataset's models learn from: minutes per composer x ensemble x split, and its notes."""
+"""What a dataset's models learn from: minutes per composer x ensemble x split (with how well the
+transcriber heard the recordings it labelled, where it labelled any), and its notes."""
+
+import json
 
 import pandas as pd
 
@@ -13,13 +16,20 @@ def note_name(midi: int) -> str:
     return f"{NOTE_NAMES[midi % 12]}{midi // 12 - 1}"
 
 
-def minutes_table(manifest: pd.DataFrame) -> pd.DataFrame:
-    """Minutes of audio, recordings and movements per composer, ensemble and split."""
-    table = (
-        manifest.groupby(["composer", "ensemble", "split"])
-        .agg(recordings=("id", "count"), movements=("group", "nunique"), minutes=("seconds", "sum"))
-        .reset_index()
-    )
+def minutes_table(manifest: pd.DataFrame, transcribed: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Minutes of audio, recordings and movements per composer, ensemble and split; with
+    `transcribed` (rule transcribe_labels' records: id, onset_f1, frame_f1), how many were
+    labelled by transcription and its mean onset and frame F1 against the corpus's own labels."""
+    columns = {
+        "recordings": ("id", "count"),
+        "movements": ("group", "nunique"),
+        "minutes": ("seconds", "sum"),
+    }
+    if transcribed is not None and len(transcribed):
+        manifest = manifest.merge(transcribed, on="id", how="left")
+        columns |= {"transcribed": ("notes_heard", "count")}
+        columns |= {name: (name, "mean") for name in ("onset_f1", "frame_f1") if name in manifest}
+    table = manifest.groupby(["composer", "ensemble", "split"]).agg(**columns).reset_index()
     table["minutes"] = table["minutes"] / 60
     table["split"] = pd.Categorical(table["split"], SPLITS, ordered=True)
     return table.sort_values(["split", "composer", "ensemble"]).reset_index(drop=True)
@@ -59,7 +69,11 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
     log = setup_logging(snakemake.log[0])
     manifest = pd.read_parquet(snakemake.input.manifest)
     manifest["labels"] = manifest["labels"].fillna("")
-    minutes, notes = minutes_table(manifest), notes_table(manifest)
+    records = [json.loads(open(path).read()) for path in snakemake.input.transcribed]
+    transcribed = pd.DataFrame(records).rename(columns={"notes": "notes_heard"}) if records else None
+    if transcribed is not None:
+        transcribed = transcribed.drop(columns=["seconds", "cpu_seconds"], errors="ignore")
+    minutes, notes = minutes_table(manifest, transcribed), notes_table(manifest)
     with atomic_path(snakemake.output.minutes, suffix=".csv") as tmp:
         minutes.to_csv(tmp, index=False)
     with atomic_path(snakemake.output.notes, suffix=".csv") as tmp:

@@ -127,7 +127,7 @@ def test_each_composer_trains_saves_loads_and_composes_through_the_registry(tmp_
     """What rules train_composer and compose_notes do, through the registry alone: train on a
     notes shard, write the card, load a sampler by the card, compose a seeded piece twice alike.
     Its sampling keys retrain nothing (Registry.training_settings)."""
-    from models.notes.composers import COMPOSERS, load_sampler
+    from models.notes.composers import COMPOSERS, heldout_bits, load_sampler
     from models.notes.composing import compose_piece
     from models.training import TrainingConfig, TrainingOutputs
     from sonata.shards import read_notes_shard
@@ -156,6 +156,11 @@ def test_each_composer_trains_saves_loads_and_composes_through_the_registry(tmp_
             for _ in range(2)
         ]
         pd.testing.assert_frame_equal(pieces[0], pieces[1])
+        bits = heldout_bits(out.card, out.weights, notes["frame_seconds"], shards["train"])
+        assert 0 < bits["notes"] <= sum(len(t) for t in tables)
+        assert 0 < bits["bits_per_note"] < np.inf and bits["bits"] == pytest.approx(
+            bits["bits_per_note"] * bits["notes"]
+        )
 
 
 def test_each_composer_retrains_on_its_own_keys_only():

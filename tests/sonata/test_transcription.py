@@ -158,20 +158,22 @@ def test_an_unreadable_recording_is_an_error_naming_it(tmp_path):
         transcribe_recording(broken)
 
 
-def test_metrics_judge_a_performance_by_what_the_transcriber_hears_in_it(piano):
-    """sonata.metrics.sound_measures with a transcriber: the notes a sound was made from score
-    high, other notes in the same rhythm low; without one, no transcription columns."""
-    from sonata.analysis import power_spectrum
-    from sonata.metrics import sound_measures
+def test_metrics_judge_a_performance_by_what_the_transcriber_hears_in_it(piano, tmp_path):
+    """sonata.metrics.transcription_table: the notes a sound was made from score high, other
+    notes in the same rhythm low; a piece without notes (a raw-audio piece) is not judged."""
+    from sonata.audio import write_wav
+    from sonata.metrics import transcription_table
 
     notes, audio, _ = piano
-    cfg = repo_config()
-    reference = power_spectrum(audio, int(cfg["metrics"]["fft_size"]))
-    settings = TranscriberSettings()
-    own = sound_measures(audio, RATE, reference, cfg["metrics"], notes, settings)
-    other = sound_measures(
-        audio, RATE, reference, cfg["metrics"], notes.assign(pitch=notes["pitch"] + 5), settings
-    )
+    wav = tmp_path / "piece.wav"
+    write_wav(wav, audio, RATE)
+    pieces = []
+    for name, table in (("own", notes), ("other", notes.assign(pitch=notes["pitch"] + 5))):
+        labels_table(table).to_csv(tmp_path / f"{name}.csv", index=False)
+        pieces.append({"file": str(wav), "notes": str(tmp_path / f"{name}.csv")})
+    pieces.append({"file": str(wav)})
+    heard = transcription_table(pieces, TranscriberSettings())
+    assert len(heard) == 2
+    own, other = heard.iloc[0], heard.iloc[1]
     assert own["transcription_onset_f1"] >= 0.6 and own["transcription_frame_f1"] >= 0.6
     assert other["transcription_onset_f1"] < 0.2 and other["transcription_frame_f1"] < 0.2
-    assert "transcription_onset_f1" not in sound_measures(audio, RATE, reference, cfg["metrics"], notes)

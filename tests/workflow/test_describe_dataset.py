@@ -65,6 +65,17 @@ def test_minutes_and_notes_per_split(tmp_path):
     piano_train = minutes[(minutes["split"] == "train") & (minutes["ensemble"] == "Solo Piano")].iloc[0]
     assert piano_train["minutes"] == 3.0 and piano_train["recordings"] == 2 and piano_train["movements"] == 2
     assert list(minutes["split"]) == ["train", "train", "test"]  # train, validation, test order
+    assert "transcribed" not in minutes  # nothing was transcribed
+    # recordings 1 and 4 labelled by transcription, scored against the corpus's labels
+    heard = pd.DataFrame(
+        {"id": [1, 4], "notes_heard": [5, 3], "onset_f1": [0.8, 0.6], "frame_f1": [0.7, 0.5]}
+    )
+    minutes = minutes_table(manifest, heard).set_index(["split", "ensemble"])
+    assert minutes.loc[("train", "Solo Piano"), "transcribed"] == 1
+    assert (
+        minutes.loc[("train", "Solo Piano"), "onset_f1"] == 0.8
+        and minutes.loc[("test", "Solo Piano"), "frame_f1"] == 0.5
+    )
 
     notes = notes_table(manifest).set_index("split")
     # recording 3 has no labels: its minute counts toward neither notes nor seconds

@@ -40,6 +40,11 @@ class Composer(Adapter, Protocol):
         """Train on a dataset's training notes shard, keep the epoch best on validation, and
         write the weights, card and history to `out`."""
 
+    def heldout_bits(self, card: ModelCard, weights_path: str, frame_seconds: float, shard_path: str) -> dict:
+        """{"bits", "notes", "bits_per_note"}: the negative log-likelihood (bits) it gives a
+        notes shard's recordings, read as it composes, over their notes: comparable across
+        composers whatever their tokens."""
+
     def step_example(self, cfg: dict, frame_seconds: float, rng: Any) -> tuple:
         """(compiled model, inputs, targets, tokens predicted): one training step at the size its
         training settings `cfg` say, on random notes, for the step benchmarks."""
@@ -54,6 +59,15 @@ class Composer(Adapter, Protocol):
 COMPOSERS: Registry[Composer] = Registry(
     "composer", "notes.composer.architecture", (Seq2SeqComposer(), BeatLSTMComposer())
 )
+
+
+def heldout_bits(card_path: str, weights_path: str, frame_seconds: float, shard_path: str) -> dict:
+    """A trained composer's bits per note on a notes shard (Composer.heldout_bits), by its card."""
+    from sonata.records import ModelCard
+
+    card = ModelCard.from_json(card_path)
+    adapter = COMPOSERS.of_card(card.architecture, "retrain it (delete results/notes/<dataset>/composer)")
+    return adapter.heldout_bits(card, weights_path, frame_seconds, shard_path)
 
 
 def load_sampler(card_path: str, weights_path: str, frame_seconds: float, sampling: dict) -> Any:

@@ -166,6 +166,20 @@ class BeatLSTMComposer:
         tokens, is not read)."""
         return train_composer(cfg, training, train_path, validation_path, seed, out)
 
+    def heldout_bits(self, card: ModelCard, weights_path: str, frame_seconds: float, shard_path: str) -> dict:
+        """The bits it spends on a notes shard's recordings, each read whole from its start (as
+        it composes), and their notes: {"bits", "notes", "bits_per_note"}."""
+        import numpy as np
+
+        from models.nets.beat_lstm import load_composer, sequence_bits, sequence_inputs
+
+        vocabulary = BeatVocabulary(**card.scheme["vocabulary"])
+        _, tables = read_notes_shard(shard_path)
+        sequences = [sequence_inputs(vocabulary.encode(t), vocabulary, 0) for t in tables if len(t)]
+        bits = sequence_bits(load_composer(card, weights_path), sequences)
+        notes = int(sum(np.sum(vocabulary.kinds()[s["target"]] == 2) for s in sequences))
+        return {"bits": bits, "notes": notes, "bits_per_note": bits / max(notes, 1)}
+
     def step_example(self, cfg: dict, frame_seconds: float, rng) -> tuple:
         """(compiled model, inputs, targets, tokens predicted) for one training step at the
         section's size, on random notes: what the step benchmarks time (benchmarks.paper_training)."""

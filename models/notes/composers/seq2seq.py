@@ -139,6 +139,34 @@ class Seq2SeqComposer:
     ) -> ModelCard:
         return train_composer(cfg, frame_seconds, training, train_path, validation_path, seed, out)
 
+    def heldout_bits(self, card: ModelCard, weights_path: str, frame_seconds: float, shard_path: str) -> dict:
+        """The bits it spends on a notes shard's recordings as it composes them: every block of
+        `future` tokens after the first `past`, from the `past` tokens before it, and the notes
+        in those blocks: {"bits", "notes", "bits_per_note"}."""
+        from models.nets.note_seq2seq import load_composer, teacher_forcing
+
+        vocabulary = NoteVocabulary(step=frame_seconds)
+        past, future = int(card.scheme["past"]), int(card.scheme["future"])
+        model = load_composer(card, weights_path)
+        _, tables = read_notes_shard(shard_path)
+        bits, notes = 0.0, 0
+        for table in tables:
+            tokens = vocabulary.encode(table)
+            starts = range(past, len(tokens) - future + 1, future)
+            if not starts:
+                continue
+            windows = np.stack([tokens[s - past : s + future] for s in starts]).astype(np.int32)
+            (x, decoder), y = teacher_forcing(windows, past, vocabulary.start)
+            logits = np.asarray(
+                model.predict_on_batch({"past": x, "decoder_input": decoder}), dtype=np.float64
+            )
+            logits -= logits.max(axis=-1, keepdims=True)
+            log_norm = np.log(np.exp(logits).sum(axis=-1))
+            chosen = np.take_along_axis(logits, y[..., None].astype(np.int64), axis=-1)[..., 0]
+            bits += float((log_norm - chosen).sum() / np.log(2.0))
+            notes += int(np.sum(vocabulary.kinds()[y] == 2))
+        return {"bits": bits, "notes": notes, "bits_per_note": bits / max(notes, 1)}
+
     def step_example(self, cfg: dict, frame_seconds: float, rng) -> tuple:
         """(compiled model, inputs, targets, tokens predicted) for one training step at the
         section's size, on random tokens: what the step benchmarks time (benchmarks.paper_training)."""
