@@ -139,9 +139,10 @@ def read_metadata(path: str | Path) -> pd.DataFrame:
 
 
 def _audio_files(root: Path) -> dict[int, Path]:
+    """<id>.<ext> audio files: MusicNet's {train,test}_data/ folders, and the root folder itself
+    (a plain folder of recordings beside its musicnet_metadata.csv)."""
     found: dict[int, Path] = {}
-    for split in SPLIT_FOLDERS:
-        folder = root / f"{split}_data"
+    for folder in (*(root / f"{split}_data" for split in SPLIT_FOLDERS), root):
         if not folder.is_dir():
             continue
         for f in sorted(folder.iterdir()):
@@ -157,8 +158,11 @@ def _label_instruments(path: Path) -> tuple[int, ...]:
 
 
 def expected_labels(audio: str) -> str:
-    """Where MusicNet keeps a recording's label CSV: {train,test}_labels/<id>.csv beside its audio."""
+    """Where MusicNet keeps a recording's label CSV: {train,test}_labels/<id>.csv beside its audio
+    folder; for a recording in a plain folder (not a *_data folder), labels/<id>.csv beside it."""
     path = Path(audio)
+    if not path.parent.name.endswith("_data"):
+        return str(path.parent / "labels" / f"{path.stem}.csv")
     return str(path.parent.parent / path.parent.name.replace("_data", "_labels") / f"{path.stem}.csv")
 
 
@@ -197,7 +201,7 @@ def musicnet_recordings(corpus_cfg: dict, need_instruments: bool) -> dict[int, R
     if missing_audio and corpus_cfg["on_missing_audio"] == "error":
         raise SonataError(
             f"{len(missing_audio)} metadata row(s) in {root / 'musicnet_metadata.csv'} have no "
-            f"audio under {root}/{{train,test}}_data/: ids {missing_audio[:20]}. Add the files, "
+            f"audio under {root}/{{train,test}}_data/ or {root}/: ids {missing_audio[:20]}. Add the files, "
             "or set corpus.on_missing_audio: skip to leave those recordings out."
         )
     if orphans and corpus_cfg["on_orphan_audio"] == "error":

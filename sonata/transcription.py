@@ -25,6 +25,8 @@ import pandas as pd
 from sonata import SonataError
 from sonata.labels import NOTE_COLUMNS, empty_notes, labels_table
 
+log = logging.getLogger("sonata.transcribe")
+
 TRANSCRIBED_COLUMN = "transcribed"
 """Extra label-CSV column, 1 on every row of a transcribed file; sonata's label reader ignores it."""
 
@@ -325,11 +327,13 @@ def transcribe_labels(
     program: int,
     true_labels: str | None = None,
     threads: int = 1,
+    on_no_notes: str = "error",
 ) -> dict:
     """A recording's label CSV from what the transcriber hears in it, marked as transcribed, and
     what was measured: notes, seconds, CPU seconds, and, where the corpus has labels of its own
     (`true_labels`), onset and frame F1 against them. A recording in which nothing is heard is
-    an error naming it: a model must not learn silence as music."""
+    an error naming it (a model must not learn silence as music), or with `on_no_notes` "skip"
+    gets a label CSV without notes, which the note shards leave out with a warning."""
     import time
 
     from sonata.labels import read_labels
@@ -337,13 +341,19 @@ def transcribe_labels(
     started = time.process_time()
     notes = transcribe_recording(audio_path, settings, program, threads)
     cpu = time.process_time() - started
-    if notes.empty:
+    if notes.empty and on_no_notes == "skip":
+        log.warning(
+            "the transcriber hears no notes in recording %s: the notes route leaves it out", audio_path
+        )
+    elif notes.empty:
         raise SonataError(
             f"the transcriber hears no notes in recording {audio_path}: silent, noise, or too quiet? "
-            "Remove it from the corpus (or from the dataset: datasets.<name>), or give it a label CSV"
+            "Remove it from the corpus (or from the dataset: datasets.<name>), give it a label CSV, "
+            "or set transcription.on_no_notes: skip to leave it out of the notes route"
         )
     write_transcribed_labels(notes, labels_out)
-    measured = {"notes": len(notes), "seconds": float(notes["offset"].max()), "cpu_seconds": cpu}
+    seconds = float(notes["offset"].max()) if len(notes) else 0.0
+    measured = {"notes": len(notes), "seconds": seconds, "cpu_seconds": cpu}
     if true_labels:
         scores = transcription_scores(read_labels(true_labels), notes, settings.onset_tolerance)
         measured |= {"onset_f1": scores["onset_f1"], "frame_f1": scores["frame_f1"]}

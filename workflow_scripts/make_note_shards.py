@@ -23,9 +23,15 @@ def note_shards(manifest: pd.DataFrame, dataset: str, outputs: dict[str, str]) -
             f"them out of datasets.{dataset} (composers, ensembles or instruments)"
         )
     counts = {}
+    tables_of = {row.id: read_labels(row.labels) for row in manifest.itertuples(index=False)}
+    empty = sorted(rid for rid, table in tables_of.items() if table.empty)
+    if empty:  # a transcription that heard nothing, with transcription.on_no_notes: skip
+        log.warning(
+            "dataset %r: recording(s) %s have no notes in their labels: left out of its notes", dataset, empty
+        )
     for split in SPLITS:
-        rows = manifest[manifest["split"] == split].sort_values("id")
-        tables = [read_labels(path) for path in rows["labels"]]
+        rows = manifest[(manifest["split"] == split) & ~manifest["id"].isin(empty)].sort_values("id")
+        tables = [tables_of[rid] for rid in rows["id"]]
         header = NotesHeader(
             dataset=dataset,
             split=split,

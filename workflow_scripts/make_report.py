@@ -156,10 +156,10 @@ SUMMARY_ORDER = (COMPOSED, "held-out notes", "pitches shuffled", "random notes",
 
 def composition_summary(note_metrics: pd.DataFrame) -> pd.DataFrame:
     """The composition table: per length, the composed pieces' mean (and how many) beside the
-    held-out notes and the baselines made from them, every measure in its column."""
-    measures = [
-        c for c in (*MEASURES, "pitch_class_distance", "notes_per_second", "polyphony") if c in note_metrics
-    ]
+    held-out notes and the baselines made from them, every measure in its column, and the
+    composer's bits per held-out note on its rows."""
+    extra = ("pitch_class_distance", "notes_per_second", "polyphony", "composer_bits_per_note")
+    measures = [c for c in (*MEASURES, *extra) if c in note_metrics]
     grouped = note_metrics.groupby(["seconds", "model"], sort=False)
     table = grouped[measures].mean().round(3)
     table.insert(0, "pieces", grouped.size())

@@ -20,6 +20,7 @@ def main(snakemake) -> None:  # pragma: no cover - thin Snakemake entry point
         transcriber_settings(snakemake.params.transcription),
         int(snakemake.params.transcription["program"]),
         snakemake.input.labels[0] if snakemake.input.labels else None,
+        on_no_notes=snakemake.params.transcription["on_no_notes"],
     )
     with atomic_path(snakemake.output.quality, suffix=".json") as tmp:
         tmp.write_text(json.dumps({"id": int(snakemake.wildcards.id), **measured}, indent=2))

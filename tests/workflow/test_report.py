@@ -294,3 +294,17 @@ def test_build_report_orders_the_parts_and_draws_the_plots(tmp_path):
     assert "mse" in baselines and "mse" not in notes_part  # the raw-audio models' evaluation
     assert "harmonic-plus-noise" in page.split("<h2>")[0]
     assert "composed from a primer of held-out notes of recording 9009" in page
+
+
+def test_the_composition_table_puts_the_composers_bits_beside_its_pieces_only():
+    from workflow_scripts.make_report import composition_summary
+
+    rows = [
+        {"model": "composer + performer", "seconds": 120.0, "consonance": c, "composer_bits_per_note": 7.5}
+        for c in (0.6, 0.8)
+    ] + [{"model": "held-out notes", "seconds": 120.0, "consonance": 0.7}]
+    table = composition_summary(pd.DataFrame(rows)).set_index("model")
+    assert table.loc["composer + performer", "pieces"] == 2
+    assert table.loc["composer + performer", "consonance"] == 0.7
+    assert table.loc["composer + performer", "composer_bits_per_note"] == 7.5
+    assert np.isnan(table.loc["held-out notes", "composer_bits_per_note"])

@@ -538,7 +538,9 @@ def test_a_users_own_datasets_and_models_replace_the_shipped_ones(tmp_path):
 def test_a_recording_without_labels_is_labelled_by_transcription_and_a_silent_one_is_named(tmp_path):
     """corpus.on_missing_labels: transcribe. The notes route learns from what the transcriber
     hears in a recording with no label CSV (marked as transcribed in its CSV); a recording in
-    which it hears nothing fails its own job, by name, instead of teaching silence."""
+    which it hears nothing fails its own job, by name, instead of teaching silence, or with
+    transcription.on_no_notes: skip is left out of the notes with a warning."""
+    from sonata.shards import read_notes_shard
     from sonata.transcription import is_transcribed
 
     root = tmp_path / "musicnet"
@@ -563,3 +565,34 @@ def test_a_recording_without_labels_is_labelled_by_transcription_and_a_silent_on
     assert result.returncode != 0
     log = (work / "logs" / "transcribe_labels" / "2001.log").read_text()
     assert "hears no notes in recording results/wav/2001.wav" in log
+    # follow the advice: transcription.on_no_notes: skip leaves it out of the notes, with a warning
+    cfg["transcription"]["on_no_notes"] = "skip"
+    write_config(work, cfg)
+    snakemake(work, "--cores", "2", *shards)
+    assert (
+        "recording(s) [2001] have no notes" in (work / "logs" / "make_note_shards" / "piano.log").read_text()
+    )
+    kept = [read_notes_shard(str(work / shard))[0].source_ids for shard in shards]
+    assert 2001 not in sum(kept, ()) and 2000 in sum(kept, ())
+
+
+@pytest.mark.slow
+def test_a_plain_folder_of_recordings_with_a_metadata_csv_learns_by_transcription(tmp_path):
+    """corpus.source: musicnet pointing at a folder holding musicnet_metadata.csv and <id>.wav /
+    <id>.mp3 files side by side, no label CSVs: with corpus.on_missing_labels: transcribe every
+    recording is labelled by the transcriber and the notes shards are made."""
+    root = tmp_path / "musicnet"
+    musicnet_copy(root)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (root / "musicnet_metadata.csv").rename(plain / "musicnet_metadata.csv")
+    for audio in [*root.glob("*_data/*.wav"), *root.glob("*_data/*.mp3")]:
+        audio.rename(plain / audio.name)
+    work = tmp_path / "work"
+    cfg = musicnet_config(plain)
+    cfg["corpus"]["on_missing_labels"] = "transcribe"
+    write_config(work, cfg)
+    snakemake(work, "--cores", "2", "results/shards/piano/notes/train.h5")
+    manifest = pd.read_parquet(work / "results" / "datasets" / "piano" / "manifest.parquet")
+    assert sorted(manifest["id"]) == [2000, 2001, 2002]
+    assert (manifest["labels"] == [f"results/transcribed/{i}.csv" for i in manifest["id"]]).all()
