@@ -82,7 +82,7 @@ MODELS = list(config["models"])
 DURATIONS = [f"{d:g}s" for d in config["generation"]["durations"]]
 # the notes route's composed pieces, (name, seconds): notes.composed_pieces of every length, the
 # first of each named by its length alone (120s), the others numbered (120s_2, ...); piece i (in
-# this order) takes primer i and seed + i
+# this order) takes seed + i, and the pieces of one length take the primers in turn
 COMPOSED_PIECES = [
     (f"{seconds:g}s" + (f"_{number}" if number > 1 else ""), float(seconds), number)
     for number in range(1, config["notes"]["composed_pieces"] + 1)

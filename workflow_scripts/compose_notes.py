@@ -23,7 +23,8 @@ def compose(
     seed: int,
     info_out: str,
 ) -> list[dict]:
-    """Each piece of `durations`, primed by held-out notes in turn (models.notes.composing),
+    """Each piece of `durations`, primed by held-out notes in turn among the pieces of its length
+    (models.notes.composing.choose_primer; piece i is seeded seed + i),
     with the sampling settings its composer reads (`sampling`: notes.composer's sampling keys)."""
     from models.notes.composers import heldout_bits, load_sampler
 
@@ -31,10 +32,11 @@ def compose(
     header, tables = read_notes_shard(test_path)
     pieces = []
     for i, (seconds, midi, labels) in enumerate(zip(durations, midi_out, labels_out)):
+        number = durations[: i + 1].count(seconds)  # the piece's number among those of its length
         k, notes, (prime_start, prime_end), drawn, qpm = compose_piece(
             sampler,
             tables,
-            i,
+            number - 1,  # the pieces of one length take primers in turn (choose_primer)
             seconds,
             sampling["temperature"],
             sampling["top_p"],
@@ -53,7 +55,7 @@ def compose(
         pieces.append(
             {
                 "seconds": seconds,
-                "number": durations[: i + 1].count(seconds),  # the piece's number among those of its length
+                "number": number,
                 "midi": midi,
                 "labels": labels,
                 "notes": len(notes),

@@ -18,10 +18,14 @@ from sonata import SonataError
 from sonata.instruments import fit_to_range
 
 
+PRIMER_ENDS = (1 / 3, 2 / 3, 1 / 2, 1 / 6, 5 / 6)  # where a recording's 1st, 2nd, ... primer ends (fraction)
+
+
 def choose_primer(tables: list[pd.DataFrame], index: int, vocabulary: NoteVocabulary, past: int) -> tuple:
     """(recording index, primer tokens, program, (start, end) seconds of the primer in the
     recording): the `past` tokens of test recording index (cycling over those with enough
-    tokens) that end a third of the way into it."""
+    tokens) that end a third of the way into it, on the next round over the recordings two
+    thirds, then half, ... (PRIMER_ENDS): pieces primed by one recording start from other music."""
     usable = [i for i, t in enumerate(tables) if len(vocabulary.encode(t)) > past]
     if not usable:
         raise SonataError(
@@ -31,7 +35,8 @@ def choose_primer(tables: list[pd.DataFrame], index: int, vocabulary: NoteVocabu
     k = usable[index % len(usable)]
     tokens = vocabulary.encode(tables[k])
     times = vocabulary.elapsed_steps(tokens)
-    end = int(np.searchsorted(times, times[-1] / 3)) + 1
+    fraction = PRIMER_ENDS[(index // len(usable)) % len(PRIMER_ENDS)]
+    end = int(np.searchsorted(times, times[-1] * fraction)) + 1
     end = min(max(end, past), len(tokens))
     program = int(tables[k]["program"].mode().iloc[0])
     first_time = times[end - past - 1] if end > past else 0  # frames elapsed before the primer

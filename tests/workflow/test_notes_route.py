@@ -128,6 +128,9 @@ def test_a_composers_primer_says_where_in_the_recording_its_notes_lie():
     first = int(np.argmin(np.abs(onsets - placed[0])))
     np.testing.assert_allclose(placed, onsets[first : first + 3], atol=1e-6)
     assert placed[-1] <= end <= placed[-1] + 0.8  # it ends within the gap after its last note
+    # the next rounds over the recordings prime from other music: two thirds, then half of the way
+    later = [choose_primer([table], round_, vocabulary, past=9)[3][1] for round_ in (1, 2)]
+    assert later == pytest.approx([onsets[-1] * 2 / 3, onsets[-1] / 2], abs=0.8)
 
 
 def test_a_composer_hears_each_training_recording_at_every_tempo_asked(tmp_path):
@@ -195,6 +198,24 @@ def test_a_composer_trains_then_writes_midi_and_labels_that_feed_back(tmp_path):
     assert set(labels["program"]) <= set(primed_by["program"])
     _, free = composed(tmp_path / "free", {**cfg, "keep_ensemble": False})
     assert set(free["program"]) - set(primed_by["program"])  # without it, the piece strays
+    # the pieces of one length take the test recordings in turn, whatever the other lengths
+    folder = tmp_path / "lengths"
+    folder.mkdir()
+    names = ["1s", "3s", "1s_2", "3s_2"]
+    made = compose(
+        outs.card,
+        outs.weights,
+        paths["test"],
+        [1.0, 3.0, 1.0, 3.0],
+        [str(folder / f"{n}.mid") for n in names],
+        [str(folder / f"{n}.csv") for n in names],
+        cfg,
+        0.01,
+        5,
+        str(folder / "composition.json"),
+    )
+    ids = read_notes_shard(paths["test"])[0].source_ids
+    assert [p["prime_id"] for p in made if p["seconds"] == 3.0] == list(ids)
 
 
 def test_an_ensemble_the_performer_never_heard_plays_as_its_first_and_is_named(caplog):
