@@ -17,7 +17,6 @@ from models.notes.tokens import NoteVocabulary
 from sonata import SonataError
 from sonata.instruments import fit_to_range
 
-
 PRIMER_ENDS = (1 / 3, 2 / 3, 1 / 2, 1 / 6, 5 / 6)  # where a recording's 1st, 2nd, ... primer ends (fraction)
 
 
