@@ -472,9 +472,9 @@ HOME_SCALES = np.array(
 
 @numba.njit(cache=True)
 def _home_bias(primer, constants, weight):
-    """Per key of the keyboard: `weight` times the standardized Krumhansl-Kessler profile value
-    of its pitch class in the primer's key (the best of the 24 for all its notes); 0 without
-    notes or weight."""
+    """Per key of the keyboard: -`weight` where its pitch class lies outside the scale of the
+    primer's key (the best of the 24 Krumhansl-Kessler keys for all its notes), else 0; all 0
+    without notes or weight."""
     bias = np.zeros(KEYS, dtype=np.float32)
     counts = np.zeros(12)
     note0, duration0 = constants[1], constants[2]
@@ -519,13 +519,15 @@ def _compose(
     after the primer (or max_new tokens).
 
     The plan above the notes: the piece falls into phrases of `phrase_steps` grid steps, counted
-    from the start of the recording's grid (so on its bars). With probability `reprise` a phrase
-    restates one of the piece's own earlier whole phrases (drawn alike), token by token through
-    the network, each of its notes redrawn with probability `variation` (a varied reprise, not a
-    loop); a restated token the rules no longer allow ends the reprise there. The primer is never
-    restated: what returns is the composer's own material. The home key: the key of the whole
-    primer's pitch classes (Krumhansl-Kessler) adds `home_weight` times its standardized profile
-    to every NOTE's logit, so the piece keeps a tonic to return to as its local key moves."""
+    on the grid the primer's TEMPO tokens set (multiples of `tempo_every` beats from the
+    primer's start: on bar lines when a phrase is one TEMPO span, as by default). With
+    probability `reprise` a phrase restates one of the piece's own earlier whole phrases (drawn
+    alike), token by token through the network, each of its notes redrawn with probability
+    `variation` (a varied reprise, not a loop); a restated token the rules no longer allow ends
+    the reprise there. The primer is never restated: what returns is the composer's own
+    material. The home key: every NOTE outside the scale of the whole primer's key (_home_bias)
+    loses `home_weight` from its logit, so the piece keeps a tonic to return to as its local key
+    moves."""
     units = weights[4].shape[0]
     h = np.zeros(units, dtype=np.float32)
     c = np.zeros(units, dtype=np.float32)

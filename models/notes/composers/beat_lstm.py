@@ -167,8 +167,9 @@ class BeatLSTMComposer:
         return train_composer(cfg, training, train_path, validation_path, seed, out)
 
     def heldout_bits(self, card: ModelCard, weights_path: str, frame_seconds: float, shard_path: str) -> dict:
-        """The bits it spends on a notes shard's recordings, each read whole from its start (as
-        it composes), and their notes: {"bits", "notes", "bits_per_note"}."""
+        """The bits it spends on a notes shard's recordings, each read whole from its start (its
+        state carried through, as through a primer and the piece it composes), and their notes:
+        {"bits", "notes", "bits_per_note"}."""
         import numpy as np
 
         from models.nets.beat_lstm import load_composer, sequence_bits, sequence_inputs
