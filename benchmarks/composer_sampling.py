@@ -8,10 +8,11 @@ what a run's metrics hold, is too few to choose a setting by.
     python -m benchmarks.composer_sampling RESULTS --temperature 0.8 0.95 --top-p 0.95 \\
         --pieces 3 --seconds 120 [--csv pieces.csv] [--audio DIR]
 
-Every temperature is tried with every top_p. Piece k (1..pieces) of a setting is primed and
-seeded as a run's composition number k (counted from 0 over generation.durations) is: with the
-default durations [5, 120], piece 1 at the config's setting is the run's 2-minute piece, and
-pieces 2, 3, ... take the next test recordings as primers and the next seeds. Prints Markdown
+Every temperature is tried with every top_p. Piece k (1..pieces) of a setting takes the primer
+a run's k-th piece of each length takes (models.notes.composing.choose_primer, in turn over the
+test recordings) and the seed of a run's composition number k (counted from 0 over
+generation.durations): with the default durations [5, 120], piece 1 at the config's setting is
+the run's first 2-minute piece, and pieces 2, 3, ... take the next primers and seeds. Prints Markdown
 tables: means over the pieces, with their range.
 """
 
@@ -72,7 +73,7 @@ def compose_pieces(
             keep_ensemble = config["notes"]["composer"]["keep_ensemble"]
             seed = int(config["seed"]) + number
             k, notes, *_ = compose_piece(
-                sampler, tables, number, seconds, temperature, top_p, keep_ensemble, seed
+                sampler, tables, number - 1, seconds, temperature, top_p, keep_ensemble, seed
             )
             made.append(
                 {
