@@ -257,6 +257,7 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == {
         "train_performer",
         "perform_notes",
+        "transcribe_performances",
         "compute_metrics",
         "samples",
     }
@@ -266,24 +267,32 @@ def test_main_target_builds_listenable_results_then_rebuilds_only_what_changed(t
     write_config(tmp_path, cfg)
     assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == set()
     cfg["notes"]["performer"]["residual_channels"] -= 1
-    # likewise the composer's sampling settings: the notes are composed again, not learned again
+    # likewise the composer's sampling settings and its plan: the notes are composed again, not
+    # learned again
     sampling = {k: cfg["notes"]["composer"][k] for k in ("temperature", "top_p", "keep_ensemble")}
     cfg["notes"]["composer"].update(
         {k: (not v) if isinstance(v, bool) else v - 0.05 for k, v in sampling.items()}
     )
+    cfg["notes"]["composer"]["beat_lstm"]["reprise"] -= 0.1
     write_config(tmp_path, cfg)
     assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == {
         "compose_notes",
         "perform_notes",
         "synthesize_notes",
+        "transcribe_performances",
         "compute_metrics",
         "samples",
     }
     cfg["notes"]["composer"].update(sampling)
+    cfg["notes"]["composer"]["beat_lstm"]["reprise"] += 0.1
     # without the synthesized notes the metrics and report leave them out; nothing else reruns
     cfg["notes"]["synthesize"] = False
     write_config(tmp_path, cfg)
-    assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == {"compute_metrics", "samples"}
+    assert planned_rules(snakemake(tmp_path, "-n", "results/samples")) == {
+        "transcribe_performances",
+        "compute_metrics",
+        "samples",
+    }
     cfg["notes"]["synthesize"] = True
     # thread counts change no result: they rerun nothing
     cfg["generation"]["threads"] += 1
